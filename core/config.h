@@ -1,0 +1,113 @@
+/* Process configuration from environment variables, with documented
+ * defaults. Every variable Souk reads is listed once, in SOUK_CONFIG_VARS;
+ * README, docker-compose and a drift test are checked against that list.
+ * A bad value fails souk_config_load() with a message naming the variable. */
+#ifndef SOUK_CONFIG_H
+#define SOUK_CONFIG_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+/* X(key, ENV_NAME, type, default, description) */
+#define SOUK_CONFIG_VARS(X)                                                                        \
+    X(LOG_LEVEL, "SOUK_LOG_LEVEL", LEVEL, "info", "error, warn, info or debug")                    \
+    X(AMQP_URL, "SOUK_AMQP_URL", AMQP_URL, "amqp://127.0.0.1:5672/souk",                           \
+      "broker URL; credentials in it override SOUK_AMQP_USER/PASSWORD")                            \
+    X(AMQP_USER, "SOUK_AMQP_USER", STRING, "", "broker user (default: souk-<service>)")            \
+    X(AMQP_PASSWORD, "SOUK_AMQP_PASSWORD", STRING, "",                                             \
+      "broker password (default: the user name, development only)")                                \
+    X(PG_URL, "SOUK_PG_URL", STRING, "postgresql://127.0.0.1:55432/souk",                          \
+      "PostgreSQL server and database; each service connects as its own role")                     \
+    X(DB_URL_IDENTITY, "SOUK_DB_URL_IDENTITY", STRING, "", "identity schema connection string")    \
+    X(DB_URL_CATALOG, "SOUK_DB_URL_CATALOG", STRING, "", "catalog schema connection string")       \
+    X(DB_URL_CART, "SOUK_DB_URL_CART", STRING, "", "cart schema connection string")                \
+    X(DB_URL_ORDERS, "SOUK_DB_URL_ORDERS", STRING, "", "orders schema connection string")          \
+    X(DB_URL_INVENTORY, "SOUK_DB_URL_INVENTORY", STRING, "", "inventory schema connection string") \
+    X(DB_URL_PAYMENT, "SOUK_DB_URL_PAYMENT", STRING, "", "payment schema connection string")       \
+    X(DB_URL_SHIPPING, "SOUK_DB_URL_SHIPPING", STRING, "", "shipping schema connection string")    \
+    X(DB_URL_ANALYTICS, "SOUK_DB_URL_ANALYTICS", STRING, "", "analytics schema connection string") \
+    X(DB_URL_NOTIFICATION, "SOUK_DB_URL_NOTIFICATION", STRING, "",                                 \
+      "notification schema connection string")                                                     \
+    X(BIND_ADDRESS, "SOUK_BIND_ADDRESS", STRING, "127.0.0.1",                                      \
+      "address the HTTP servers listen on (0.0.0.0 in containers)")                                \
+    X(GATEWAY_PORT, "SOUK_GATEWAY_PORT", PORT, "8080", "gateway HTTP port")                        \
+    X(GATEWAY_THREADS, "SOUK_GATEWAY_THREADS", COUNT, "64",                                        \
+      "gateway worker threads (one per keep-alive connection)")                                    \
+    X(PSP_PORT, "SOUK_PSP_PORT", PORT, "8090", "payment provider stand-in HTTP port")              \
+    X(PSP_URL, "SOUK_PSP_URL", STRING, "http://127.0.0.1:8090", "payment provider base URL")       \
+    X(WORKER_CONCURRENCY, "SOUK_WORKER_CONCURRENCY", COUNT, "2",                                   \
+      "consumer threads per worker process")                                                       \
+    X(PREFETCH, "SOUK_PREFETCH", COUNT, "32", "unacknowledged messages per consumer")              \
+    X(QUEUE_TYPE, "SOUK_QUEUE_TYPE", QUEUE_TYPE, "classic", "classic or quorum")                   \
+    X(RETRY_DELAYS_MS, "SOUK_RETRY_DELAYS_MS", DELAYS, "1000,5000,30000",                          \
+      "delays of the retry queues, one per attempt")                                               \
+    X(METRICS_PORT, "SOUK_METRICS_PORT", PORT0, "0", "worker metrics port (0: off)")
+
+typedef enum souk_config_key {
+#define SOUK_CONFIG_KEY(key, env, type, def, doc) SOUK_CFG_##key,
+    SOUK_CONFIG_VARS(SOUK_CONFIG_KEY)
+#undef SOUK_CONFIG_KEY
+        SOUK_CFG_COUNT
+} souk_config_key;
+
+/* The service schemas of ARCHITECTURE.md, in migration order. */
+#define SOUK_DB_SCHEMAS(X)                                                                         \
+    X(IDENTITY, "identity")                                                                        \
+    X(CATALOG, "catalog")                                                                          \
+    X(CART, "cart")                                                                                \
+    X(ORDERS, "orders")                                                                            \
+    X(INVENTORY, "inventory")                                                                      \
+    X(PAYMENT, "payment")                                                                          \
+    X(SHIPPING, "shipping")                                                                        \
+    X(ANALYTICS, "analytics")                                                                      \
+    X(NOTIFICATION, "notification")
+
+typedef enum souk_db_schema {
+#define SOUK_SCHEMA_ENUM(key, name) SOUK_SCHEMA_##key,
+    SOUK_DB_SCHEMAS(SOUK_SCHEMA_ENUM)
+#undef SOUK_SCHEMA_ENUM
+        SOUK_SCHEMA_COUNT
+} souk_db_schema;
+
+typedef struct souk_config souk_config;
+
+/* Reads every variable from the environment (getenv). On success *out owns a
+ * new config (free with souk_config_free). On a bad value returns
+ * SOUK_ECONFIG and writes "SOUK_X: why" into err. service names the process
+ * ("gateway", "order", ...) and picks the default broker user. */
+souk_status souk_config_load(souk_config **out, const char *service, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+void souk_config_free(souk_config *cfg);
+
+/* The effective text of a variable (default applied); never NULL. */
+const char *souk_config_str(const souk_config *cfg, souk_config_key key);
+
+/* The value of a numeric variable (PORT, PORT0, COUNT). */
+long souk_config_int(const souk_config *cfg, souk_config_key key);
+
+/* Retry delays in milliseconds; returns their count, at most cap written. */
+int souk_config_retry_delays(const souk_config *cfg, long *delays_ms, int cap);
+
+const char *souk_config_service(const souk_config *cfg);
+
+/* Name of a schema ("orders"). */
+const char *souk_db_schema_name(souk_db_schema schema);
+
+/* Connection keywords for a schema, for PQconnectdbParams with expand_dbname:
+ * either the schema's own URL, or SOUK_PG_URL as role souk_<schema>. The
+ * arrays are owned by cfg and NULL-terminated. */
+void souk_config_db_params(const souk_config *cfg, souk_db_schema schema, const char *const **keys,
+                           const char *const **values);
+
+/* The environment variable names, for listing and drift tests. */
+const char *souk_config_env_name(souk_config_key key);
+const char *souk_config_default(souk_config_key key);
+const char *souk_config_doc(souk_config_key key);
+
+/* Parses a value of the given variable's type, for tests. Returns 0 if valid,
+ * else -1 with a reason in why. */
+int souk_config_check_value(souk_config_key key, const char *value, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,97 @@
+/* libpq connection setup and error translation. */
+#include "core/db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+
+PGconn *souk_db_connect(const souk_config *cfg, souk_db_schema schema, souk_status *status)
+{
+    const char *const *base_keys;
+    const char *const *base_values;
+    souk_config_db_params(cfg, schema, &base_keys, &base_values);
+    const char *keys[8];
+    const char *values[8];
+    int n = 0;
+    for (; base_keys[n] && n < 4; n++) {
+        keys[n] = base_keys[n];
+        values[n] = base_values[n];
+    }
+    /* Defaults only; a URL that sets these wins because it is expanded first
+     * and later keywords override only when given. */
+    keys[n] = "connect_timeout";
+    values[n++] = "3";
+    keys[n] = "application_name";
+    values[n++] = souk_config_service(cfg);
+    keys[n] = NULL;
+    values[n] = NULL;
+
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        const char *why = conn ? PQerrorMessage(conn) : "out of memory";
+        SOUK_LOG(SOUK_LOG_WARN, "database connect failed schema=%s error=\"%.*s\"",
+                 souk_db_schema_name(schema), (int)strcspn(why, "\n"), why);
+        PQfinish(conn);
+        *status = SOUK_EDB_UNAVAILABLE;
+        return NULL;
+    }
+    char *set_path = souk_asprintf("SET search_path TO %s", souk_db_schema_name(schema));
+    souk_status st = souk_db_exec(conn, set_path);
+    free(set_path);
+    if (st != SOUK_OK) {
+        PQfinish(conn);
+        *status = st;
+        return NULL;
+    }
+    *status = SOUK_OK;
+    return conn;
+}
+
+souk_status souk_db_result_status(PGconn *conn, const PGresult *res)
+{
+    ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+        return SOUK_OK;
+    if (!conn || PQstatus(conn) != CONNECTION_OK)
+        return SOUK_EDB_UNAVAILABLE;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state)
+        return SOUK_EDB_UNAVAILABLE;
+    if (strcmp(state, "23505") == 0)
+        return SOUK_ECONFLICT;
+    /* connection exceptions, shutdown, serialization failure, deadlock */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+        strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return SOUK_EDB_UNAVAILABLE;
+    return SOUK_EDB;
+}
+
+souk_status souk_db_exec(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    souk_status st = souk_db_result_status(conn, res);
+    if (st != SOUK_OK)
+        SOUK_LOG(SOUK_LOG_WARN, "database command failed sql=\"%s\" error=\"%s\"", sql,
+                 res ? PQresultErrorMessage(res) : "no result");
+    PQclear(res);
+    return st;
+}
+
+int souk_db_status_is_transient(souk_status status)
+{
+    return status == SOUK_EDB_UNAVAILABLE || status == SOUK_ETIMEOUT ||
+           status == SOUK_EAMQP_UNAVAILABLE;
+}
+
+souk_status souk_db_ping(const souk_config *cfg, souk_db_schema schema)
+{
+    souk_status st;
+    PGconn *conn = souk_db_connect(cfg, schema, &st);
+    if (!conn)
+        return st;
+    st = souk_db_exec(conn, "SELECT 1");
+    PQfinish(conn);
+    return st;
+}

@@ -1,0 +1,33 @@
+/* PostgreSQL access for one service schema: connecting as the schema's own
+ * role, and translating libpq results into souk_status where libpq is
+ * called. */
+#ifndef SOUK_DB_H
+#define SOUK_DB_H
+
+#include <libpq-fe.h>
+
+#include "core/config.h"
+#include "core/status.h"
+
+/* Opens a connection for schema (search_path set to it). Returns NULL and sets
+ * *status on failure (SOUK_EDB_UNAVAILABLE when the server does not answer).
+ * The caller owns the connection (PQfinish). */
+PGconn *souk_db_connect(const souk_config *cfg, souk_db_schema schema, souk_status *status)
+    __attribute__((warn_unused_result));
+
+/* Status of a finished command: SOUK_OK for COMMAND_OK/TUPLES_OK,
+ * SOUK_ECONFLICT for unique violations, SOUK_EDB_UNAVAILABLE for lost
+ * connections, serialization failures and deadlocks (worth retrying),
+ * SOUK_EDB otherwise. Does not clear res. */
+souk_status souk_db_result_status(PGconn *conn, const PGresult *res);
+
+/* Runs a parameterless command (BEGIN, COMMIT, ROLLBACK) and returns its status. */
+souk_status souk_db_exec(PGconn *conn, const char *sql) __attribute__((warn_unused_result));
+
+/* True when the error behind status is worth retrying later. */
+int souk_db_status_is_transient(souk_status status);
+
+/* Checks that the schema's database answers a query; used by /readyz. */
+souk_status souk_db_ping(const souk_config *cfg, souk_db_schema schema);
+
+#endif

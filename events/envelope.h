@@ -1,0 +1,64 @@
+/* The event envelope: AMQP properties and headers of every Souk message, as
+ * ARCHITECTURE.md lists them, decoded into a typed view so that handlers
+ * never touch raw frames.
+ *   properties: message_id (UUID), correlation_id (order id), type (event),
+ *               timestamp, app_id (producer), content_type application/json,
+ *               delivery_mode persistent
+ *   headers:    causation_id, schema_version, request_id, and on retries and
+ *               dead letters x-souk-attempts, x-souk-error,
+ *               x-souk-original-exchange, x-souk-first-failure */
+#ifndef SOUK_EVENTS_ENVELOPE_H
+#define SOUK_EVENTS_ENVELOPE_H
+
+#include <amqp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+#define SOUK_ID_CAP 64
+
+typedef struct souk_envelope {
+    char message_id[SOUK_ID_CAP];
+    char correlation_id[SOUK_ID_CAP];
+    char type[SOUK_ID_CAP];
+    char app_id[SOUK_ID_CAP];
+    char causation_id[SOUK_ID_CAP];
+    char request_id[SOUK_ID_CAP];
+    char original_exchange[SOUK_ID_CAP];
+    char first_failure[SOUK_ID_CAP];
+    char error[512];
+    int64_t timestamp; /* seconds since the epoch */
+    int schema_version;
+    int attempts; /* failed attempts so far */
+    char *body;   /* owned, NUL-terminated */
+    size_t body_len;
+} souk_envelope;
+
+/* Fills out from a delivered message. Missing required properties
+ * (message_id, type, correlation_id) give SOUK_EPARSE with a reason in err;
+ * out is still filled as far as possible so it can be dead-lettered.
+ * out->body is a new copy; release with souk_envelope_clear. */
+souk_status souk_envelope_decode(const amqp_message_t *message, const char *exchange,
+                                 souk_envelope *out, char *err, size_t errlen);
+
+/* Frees the body; accepts a zeroed envelope. */
+void souk_envelope_clear(souk_envelope *env);
+
+/* Builds properties and headers for publishing env. entries must have room
+ * for SOUK_ENVELOPE_MAX_HEADERS; props points into env and entries, which
+ * must outlive the publish call. */
+#define SOUK_ENVELOPE_MAX_HEADERS 8
+void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
+                              amqp_table_entry_t *entries);
+
+/* Writes a new random (version 4) UUID, 36 characters plus NUL. */
+void souk_uuid_v4(char out[37]);
+
+/* True when text is a canonical UUID. */
+int souk_uuid_valid(const char *text);
+
+/* Writes the current UTC time as ISO 8601 with milliseconds. */
+void souk_now_iso(char *buf, size_t cap);
+
+#endif

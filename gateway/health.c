@@ -1,0 +1,61 @@
+/* Liveness and readiness endpoints. Readiness opens a fresh connection to
+ * each dependency, so it reports what a new request would meet. */
+#include "gateway/health.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/db.h"
+#include "core/log.h"
+#include "events/amqp.h"
+#include "gateway/http.h"
+
+/* The gateway owns these schemas; all must answer for it to be ready. */
+static const souk_db_schema gateway_schemas[] = {SOUK_SCHEMA_IDENTITY, SOUK_SCHEMA_CATALOG,
+                                                 SOUK_SCHEMA_CART};
+
+static int handle_healthz(struct mg_connection *conn, void *data)
+{
+    (void)data;
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "status", json_object_new_string("alive"));
+    souk_http_send_json(conn, 200, body);
+    json_object_put(body);
+    return 200;
+}
+
+static int handle_readyz(struct mg_connection *conn, void *data)
+{
+    const souk_config *cfg = data;
+    souk_status db = SOUK_OK;
+    for (size_t i = 0; i < sizeof gateway_schemas / sizeof gateway_schemas[0] && db == SOUK_OK; i++)
+        db = souk_db_ping(cfg, gateway_schemas[i]);
+    souk_status mq = souk_amqp_ping(cfg, 2000);
+
+    json_object *checks = json_object_new_object();
+    json_object_object_add(checks, "postgresql",
+                           json_object_new_string(db == SOUK_OK ? "ok" : souk_strerror(db)));
+    json_object_object_add(checks, "rabbitmq",
+                           json_object_new_string(mq == SOUK_OK ? "ok" : souk_strerror(mq)));
+    if (db == SOUK_OK && mq == SOUK_OK) {
+        json_object *body = json_object_new_object();
+        json_object_object_add(body, "status", json_object_new_string("ready"));
+        json_object_object_add(body, "checks", checks);
+        souk_http_send_json(conn, 200, body);
+        json_object_put(body);
+        return 200;
+    }
+    char message[128];
+    snprintf(message, sizeof message, "not ready: %s%s%s unreachable",
+             db != SOUK_OK ? "postgresql" : "", db != SOUK_OK && mq != SOUK_OK ? " and " : "",
+             mq != SOUK_OK ? "rabbitmq" : "");
+    SOUK_LOG(SOUK_LOG_WARN, "%s", message);
+    souk_http_send_error(conn, 503, "NOT_READY", message, checks);
+    return 503;
+}
+
+void souk_health_register(struct mg_context *ctx, const souk_config *cfg)
+{
+    mg_set_request_handler(ctx, "/healthz$", handle_healthz, NULL);
+    mg_set_request_handler(ctx, "/readyz$", handle_readyz, (void *)cfg);
+}

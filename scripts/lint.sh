@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# House-style checks run by the test suite: clang-format conformance and the
+# functions STYLE.md bans from product code (atoi, sprintf, strcpy, ...).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+mapfile -t sources < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^build/')
+status=0
+if ! clang-format --dry-run -Werror "${sources[@]}" 2>/tmp/souk-format.$$; then
+    head -40 /tmp/souk-format.$$ >&2
+    echo "lint: files are not clang-formatted (run: clang-format -i \$(git ls-files '*.c' '*.h'))" >&2
+    status=1
+fi
+rm -f /tmp/souk-format.$$
+product=()
+for f in "${sources[@]}"; do
+    [[ "$f" == tests/* ]] || product+=("$f")
+done
+if grep -nE '\b(atoi|atol|sprintf|vsprintf|strcpy|strcat|gets)\s*\(' "${product[@]}"; then
+    echo "lint: banned function in product code (use strtol, snprintf, memcpy with a length)" >&2
+    status=1
+fi
+if [[ $status -eq 0 ]]; then
+    echo "lint: ${#sources[@]} files clean"
+fi
+exit $status

@@ -1,0 +1,410 @@
+# Functions behind ./souk: packages, build, a project-local PostgreSQL and
+# RabbitMQ, the Souk processes. Sourced, never run. Every port and folder is
+# a variable so that `souk test` runs beside a `souk up` without touching it.
+
+SOUK_PACKAGES=(build-essential cmake pkg-config git curl jq ca-certificates
+    librabbitmq-dev libpq-dev libcivetweb-dev libjson-c-dev libssl-dev libjwt-dev
+    libcurl4-openssl-dev libcriterion-dev rabbitmq-server postgresql
+    wrk docker-compose iproute2 clang-format)
+
+SOUK_WORKER_SERVICES=(order inventory payment shipping analytics notification)
+SOUK_SCHEMAS=(identity catalog cart orders inventory payment shipping analytics notification)
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+RABBIT_BIN="${RABBIT_BIN:-/usr/lib/rabbitmq/bin}"
+
+log() { printf 'souk: %s\n' "$*" >&2; }
+die() { printf 'souk: error: %s\n' "$*" >&2; exit 1; }
+
+# Ports and folders of a profile. `dev` is what `souk up` runs; `test` is the
+# throwaway stack of `souk test`. Each can be overridden from the environment.
+stack_use_profile() {
+    local profile="$1"
+    if [[ "$profile" == test ]]; then
+        SOUK_STATE="${SOUK_TEST_STATE:-$SOUK_ROOT/.souk/test}"
+        SOUK_BUILD_DIR="${SOUK_TEST_BUILD_DIR:-$SOUK_ROOT/build/test}"
+        SOUK_PG_PORT="${SOUK_TEST_PG_PORT:-56432}"
+        SOUK_AMQP_PORT="${SOUK_TEST_AMQP_PORT:-56720}"
+        SOUK_RABBIT_MGMT_PORT="${SOUK_TEST_RABBIT_MGMT_PORT:-56721}"
+        SOUK_RABBIT_DIST_PORT="${SOUK_TEST_RABBIT_DIST_PORT:-56722}"
+        SOUK_EPMD_PORT="${SOUK_TEST_EPMD_PORT:-56723}"
+        SOUK_GATEWAY_PORT="${SOUK_TEST_GATEWAY_PORT:-56780}"
+        SOUK_PSP_PORT="${SOUK_TEST_PSP_PORT:-56790}"
+    else
+        SOUK_STATE="${SOUK_STATE:-$SOUK_ROOT/.souk/dev}"
+        SOUK_BUILD_DIR="${SOUK_BUILD_DIR:-$SOUK_ROOT/build/release}"
+        SOUK_PG_PORT="${SOUK_PG_PORT:-55432}"
+        SOUK_AMQP_PORT="${SOUK_AMQP_PORT:-5672}"
+        SOUK_RABBIT_MGMT_PORT="${SOUK_RABBIT_MGMT_PORT:-15672}"
+        SOUK_RABBIT_DIST_PORT="${SOUK_RABBIT_DIST_PORT:-25672}"
+        SOUK_EPMD_PORT="${SOUK_EPMD_PORT:-4369}"
+        SOUK_GATEWAY_PORT="${SOUK_GATEWAY_PORT:-8080}"
+        SOUK_PSP_PORT="${SOUK_PSP_PORT:-8090}"
+    fi
+    SOUK_RABBIT_ADMIN_USER="${SOUK_RABBIT_ADMIN_USER:-souk-admin}"
+    SOUK_RABBIT_ADMIN_PASSWORD="${SOUK_RABBIT_ADMIN_PASSWORD:-souk-admin}"
+    SOUK_PROFILE="$profile"
+    export SOUK_PG_URL="postgresql://127.0.0.1:$SOUK_PG_PORT/souk"
+    export SOUK_AMQP_URL="amqp://127.0.0.1:$SOUK_AMQP_PORT/souk"
+    export SOUK_GATEWAY_PORT SOUK_PSP_PORT
+    export SOUK_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
+    MGMT_URL="http://127.0.0.1:$SOUK_RABBIT_MGMT_PORT"
+}
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+    local missing=()
+    local p
+    for p in "${SOUK_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+    # Node.js may come from Debian (nodejs + npm) or from NodeSource (nodejs
+    # with npm inside, conflicting with Debian's npm): only ask for npm when
+    # there is none.
+    if ! command -v npm >/dev/null 2>&1; then
+        missing+=(nodejs npm)
+    fi
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # The packaged servers must not start system-wide instances: ours run
+    # project-local, on their own ports.
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+    as_root rm -f /usr/sbin/policy-rc.d
+}
+
+build_tree() {
+    local dir="$1" sanitize="$2"
+    cmake -S "$SOUK_ROOT" -B "$dir" -DSOUK_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
+        || die "cmake configure failed"
+    cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1 \
+        || { tail -50 "$dir/build.log" >&2; die "build failed (full log: $dir/build.log)"; }
+    ln -sf "$dir/compile_commands.json" "$SOUK_ROOT/compile_commands.json" 2>/dev/null || true
+}
+
+port_taken() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Fails with a message naming the variable when a port we need is taken by
+# something that is not ours.
+stack_check_ports() {
+    local var
+    for var in SOUK_PG_PORT SOUK_AMQP_PORT SOUK_RABBIT_MGMT_PORT SOUK_RABBIT_DIST_PORT \
+        SOUK_GATEWAY_PORT SOUK_PSP_PORT; do
+        local port="${!var}"
+        if port_taken "$port" && ! stack_owns_port "$var"; then
+            die "port $port is already in use; set $var to a free port (or run ./souk down)"
+        fi
+    done
+}
+
+# True when the process holding the port is one this stack started.
+stack_owns_port() {
+    case "$1" in
+        SOUK_PG_PORT) pg_running ;;
+        SOUK_AMQP_PORT|SOUK_RABBIT_MGMT_PORT|SOUK_RABBIT_DIST_PORT) rabbit_running ;;
+        SOUK_GATEWAY_PORT) pid_alive gateway ;;
+        SOUK_PSP_PORT) pid_alive psp ;;
+        *) return 1 ;;
+    esac
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+pg_data() { echo "$SOUK_STATE/postgres/data"; }
+pg_sock() { echo "$SOUK_STATE/postgres/run"; }
+
+pg_running() {
+    [[ -f "$(pg_data)/postmaster.pid" ]] &&
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1
+}
+
+pg_start() {
+    mkdir -p "$SOUK_STATE/postgres" "$SOUK_STATE/logs"
+    chmod 755 "$SOUK_ROOT/.souk" "$SOUK_STATE" 2>/dev/null || true
+    chown postgres:postgres "$SOUK_STATE/postgres"
+    mkdir -p "$(pg_sock)" && chown postgres:postgres "$(pg_sock)"
+    if [[ ! -f "$(pg_data)/PG_VERSION" ]]; then
+        log "initialising PostgreSQL in $(pg_data)"
+        runuser -u postgres -- "$PG_BIN/initdb" -D "$(pg_data)" -U postgres \
+            --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    if pg_running; then return 0; fi
+    log "starting PostgreSQL on 127.0.0.1:$SOUK_PG_PORT"
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -l "$SOUK_STATE/postgres/server.log" -w -t 60 \
+        -o "-p $SOUK_PG_PORT -k $(pg_sock) -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" \
+        start >/dev/null || { tail -20 "$SOUK_STATE/postgres/server.log" >&2; die "PostgreSQL did not start"; }
+}
+
+pg_stop() {
+    if pg_running; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}
+
+# psql as the superuser, over the private socket.
+pg_psql() {
+    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$(pg_sock)" -p "$SOUK_PG_PORT" "$@"
+}
+
+# Creates the database, one role per schema owning only its schema, and
+# applies each schema's migrations once, in order, as that schema's role.
+pg_setup() {
+    if ! pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='souk'" | grep -q 1; then
+        pg_psql -d postgres -c "CREATE DATABASE souk"
+    fi
+    pg_psql -d souk <<'SQL'
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+REVOKE ALL ON DATABASE souk FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS public.souk_migrations (
+    schema_name text NOT NULL,
+    version int NOT NULL,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (schema_name, version)
+);
+SQL
+    local schema
+    for schema in "${SOUK_SCHEMAS[@]}"; do
+        local role="souk_$schema"
+        pg_psql -d souk -v role="$role" -v schema="$schema" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I PASSWORD %L CONNECTION LIMIT 200', :'role', :'role') \gexec
+SELECT format('GRANT CONNECT ON DATABASE souk TO %I', :'role') \gexec
+SELECT format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', :'schema', :'role') \gexec
+SELECT format('ALTER ROLE %I SET search_path TO %I', :'role', :'schema') \gexec
+SQL
+        local file
+        for file in "$SOUK_ROOT"/sql/"$schema"/[0-9][0-9][0-9]_*.sql; do
+            [[ -f "$file" ]] || continue
+            local base version
+            base="$(basename "$file" .sql)"
+            version="$((10#${base%%_*}))"
+            if pg_psql -d souk -tAc "SELECT 1 FROM public.souk_migrations WHERE schema_name='$schema' AND version=$version" | grep -q 1; then
+                continue
+            fi
+            log "migrating $schema $base"
+            # -1 runs every -c and -f below in one transaction; -f (not
+            # stdin) lets a migration \ir shared files next to it.
+            pg_psql -d souk -1 -c "SET ROLE $role" -c "SET search_path TO $schema" -f "$file" \
+                -c "RESET ROLE" \
+                -c "INSERT INTO public.souk_migrations (schema_name, version, name) VALUES ('$schema', $version, '$base')" \
+                >/dev/null || die "migration $file failed"
+        done
+    done
+}
+
+# ------------------------------------------------------------------ RabbitMQ
+
+rabbit_env() {
+    local r="$SOUK_STATE/rabbitmq"
+    env HOME="$r/home" RABBITMQ_NODENAME=rabbit@localhost \
+        RABBITMQ_MNESIA_BASE="$r/mnesia" RABBITMQ_LOG_BASE="$r/log" \
+        RABBITMQ_PID_FILE="$r/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins" \
+        RABBITMQ_CONFIG_FILE="$r/rabbitmq" RABBITMQ_NODE_PORT="$SOUK_AMQP_PORT" \
+        RABBITMQ_DIST_PORT="$SOUK_RABBIT_DIST_PORT" ERL_EPMD_PORT="$SOUK_EPMD_PORT" \
+        ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_ADVANCED_CONFIG_FILE="$r/advanced.config" \
+        "$@"
+}
+
+rabbitmqctl_() {
+    rabbit_env setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups "$RABBIT_BIN/rabbitmqctl" "$@"
+}
+
+rabbit_running() {
+    local pidfile="$SOUK_STATE/rabbitmq/rabbit.pid"
+    [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+rabbit_start() {
+    local r="$SOUK_STATE/rabbitmq"
+    mkdir -p "$r/home" "$r/mnesia" "$r/log"
+    echo "[rabbitmq_management]." >"$r/enabled_plugins"
+    cat >"$r/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$SOUK_AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $SOUK_RABBIT_MGMT_PORT
+loopback_users = none
+default_vhost = souk
+default_user = $SOUK_RABBIT_ADMIN_USER
+default_pass = $SOUK_RABBIT_ADMIN_PASSWORD
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+vm_memory_high_watermark.relative = 0.2
+log.console = false
+log.file.level = warning
+EOF
+    echo "[]." >"$r/advanced.config"
+    chown -R rabbitmq:rabbitmq "$r"
+    if rabbit_running; then return 0; fi
+    log "starting RabbitMQ on 127.0.0.1:$SOUK_AMQP_PORT (management on $SOUK_RABBIT_MGMT_PORT)"
+    rm -f "$r/rabbit.pid"
+    rabbit_env setsid setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
+        "$RABBIT_BIN/rabbitmq-server" >"$r/log/console.log" 2>&1 </dev/null &
+    if ! timeout 120 bash -c "until [[ -s '$r/rabbit.pid' ]]; do sleep 0.2; done"; then
+        tail -20 "$r/log/console.log" >&2
+        die "RabbitMQ did not start"
+    fi
+    rabbitmqctl_ wait "$r/rabbit.pid" --timeout 120 >/dev/null 2>&1 || {
+        tail -20 "$r/log/console.log" >&2
+        die "RabbitMQ did not become ready"
+    }
+    # The management listener comes up just after the node reports ready.
+    local i
+    for i in $(seq 1 100); do
+        curl -fsS -u "$SOUK_RABBIT_ADMIN_USER:$SOUK_RABBIT_ADMIN_PASSWORD" "$MGMT_URL/api/overview" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    die "RabbitMQ management API did not answer on $MGMT_URL"
+}
+
+rabbit_stop() {
+    local r="$SOUK_STATE/rabbitmq"
+    if rabbit_running; then
+        local pid
+        pid="$(cat "$r/rabbit.pid")"
+        rabbitmqctl_ stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+        timeout 30 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.2; done" || kill -9 "$pid" 2>/dev/null || true
+    fi
+    # Our epmd runs on our own port; it outlives the node unless told.
+    ERL_EPMD_PORT="$SOUK_EPMD_PORT" epmd_kill
+}
+
+epmd_kill() {
+    local epmd
+    epmd="$(ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)"
+    [[ -n "$epmd" ]] && "$epmd" -port "$SOUK_EPMD_PORT" -kill >/dev/null 2>&1 || true
+}
+
+mgmt() {
+    local method="$1" path="$2"
+    shift 2
+    curl -fsS -u "$SOUK_RABBIT_ADMIN_USER:$SOUK_RABBIT_ADMIN_PASSWORD" -X "$method" \
+        -H 'content-type: application/json' "$MGMT_URL/api$path" "$@"
+}
+
+# One broker user per service, allowed only its own queues and exchanges
+# (regexes printed by souk-worker from the topology table), then the whole
+# topology declared once so no early event is unroutable.
+rabbit_setup() {
+    local svc
+    for svc in gateway "${SOUK_WORKER_SERVICES[@]}"; do
+        local user="souk-$svc" perms
+        mapfile -t perms < <("$SOUK_BUILD_DIR/workers/souk-worker" --permissions "$svc")
+        mgmt PUT "/users/$user" -d "{\"password\":\"$user\",\"tags\":\"\"}" >/dev/null
+        jq -n --arg c "${perms[0]}" --arg w "${perms[1]}" --arg r "${perms[2]}" \
+            '{configure:$c, write:$w, read:$r}' |
+            mgmt PUT "/permissions/souk/$user" -d @- >/dev/null
+    done
+    SOUK_AMQP_USER="$SOUK_RABBIT_ADMIN_USER" SOUK_AMQP_PASSWORD="$SOUK_RABBIT_ADMIN_PASSWORD" \
+        "$SOUK_BUILD_DIR/workers/souk-worker" --declare-topology || die "declaring the topology failed"
+}
+
+# ----------------------------------------------------------------- processes
+
+pid_file() { echo "$SOUK_STATE/pids/$1.pid"; }
+
+pid_alive() {
+    local f
+    f="$(pid_file "$1")"
+    [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+proc_start() {
+    local name="$1"
+    shift
+    mkdir -p "$SOUK_STATE/pids" "$SOUK_STATE/logs"
+    if pid_alive "$name"; then return 0; fi
+    setsid "$@" >>"$SOUK_STATE/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$(pid_file "$name")"
+}
+
+procs_start_all() {
+    proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
+    if [[ -x "$SOUK_BUILD_DIR/gateway/souk-psp" ]]; then
+        proc_start psp "$SOUK_BUILD_DIR/gateway/souk-psp"
+    fi
+    local svc
+    for svc in "${SOUK_WORKER_SERVICES[@]}"; do
+        proc_start "worker-$svc" "$SOUK_BUILD_DIR/workers/souk-worker" "$svc"
+    done
+}
+
+procs_stop_all() {
+    local f
+    shopt -s nullglob
+    for f in "$SOUK_STATE"/pids/*.pid; do
+        local pid
+        pid="$(cat "$f")"
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for f in "$SOUK_STATE"/pids/*.pid; do
+        local pid
+        pid="$(cat "$f")"
+        timeout 15 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$f"
+    done
+    shopt -u nullglob
+}
+
+wait_ready() {
+    local i
+    for i in $(seq 1 150); do
+        if curl -fsS "http://127.0.0.1:$SOUK_GATEWAY_PORT/readyz" >/dev/null 2>&1; then
+            return 0
+        fi
+        if ! pid_alive gateway; then
+            tail -20 "$SOUK_STATE/logs/gateway.log" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+stack_status() {
+    printf '%-22s %s\n' PROCESS STATE
+    printf '%-22s %s\n' postgresql "$(pg_running && echo "running on $SOUK_PG_PORT" || echo stopped)"
+    printf '%-22s %s\n' rabbitmq "$(rabbit_running && echo "running on $SOUK_AMQP_PORT" || echo stopped)"
+    local f
+    shopt -s nullglob
+    for f in "$SOUK_STATE"/pids/*.pid; do
+        local name
+        name="$(basename "$f" .pid)"
+        printf '%-22s %s\n' "$name" "$(pid_alive "$name" && echo "running (pid $(cat "$f"))" || echo "dead")"
+    done
+    shopt -u nullglob
+    if rabbit_running; then
+        echo
+        printf '%-32s %10s %10s\n' QUEUE MESSAGES CONSUMERS
+        mgmt GET "/queues/souk?columns=name,messages,consumers" 2>/dev/null |
+            jq -r '.[] | [.name, (.messages // 0), (.consumers // 0)] | @tsv' |
+            while IFS=$'\t' read -r q m c; do printf '%-32s %10s %10s\n' "$q" "$m" "$c"; done
+    fi
+}
+
+# Environment for the test binaries: where the throwaway stack is.
+test_export_env() {
+    export SOUK_BUILD_DIR SOUK_STATE SOUK_PG_PORT SOUK_AMQP_PORT SOUK_RABBIT_MGMT_PORT
+    export SOUK_TEST_PG_SOCKET="$(pg_sock)"
+    export SOUK_TEST_MGMT_URL="$MGMT_URL"
+    export SOUK_TEST_ADMIN_USER="$SOUK_RABBIT_ADMIN_USER" SOUK_TEST_ADMIN_PASSWORD="$SOUK_RABBIT_ADMIN_PASSWORD"
+    export SOUK_TEST_STACK=1
+    export SOUK_LOG_LEVEL="${SOUK_LOG_LEVEL:-info}"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+}
+
+dlq_command() {
+    die "souk dlq is not available yet"
+}

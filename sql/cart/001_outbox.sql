@@ -1,0 +1,2 @@
+-- The cart publishes CartCheckedOut through its outbox.
+\ir ../common/outbox.sql

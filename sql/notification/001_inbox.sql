@@ -1,0 +1,2 @@
+-- A consumer that publishes nothing: inbox only.
+\ir ../common/inbox.sql

@@ -1,0 +1,3 @@
+-- The messaging tables every consuming and publishing service has.
+\ir ../common/inbox.sql
+\ir ../common/outbox.sql

@@ -1,0 +1,172 @@
+/* The foundation against the real stack `souk test` started: gateway
+ * health and readiness, worker start and clean stop, configuration errors,
+ * migrations and schema isolation. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/harness.h"
+
+static void setup(void)
+{
+    if (!th_stack_available())
+        cr_skip_test("needs the stack that `souk test` starts");
+}
+
+static void teardown(void)
+{
+    th_kill_all();
+}
+
+TestSuite(foundation, .init = setup, .fini = teardown, .timeout = 120);
+
+static pid_t start_gateway(int port, const char *extra, const char *log)
+{
+    static char port_env[64];
+    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    const char *env[] = {port_env, extra, NULL};
+    return th_spawn(th_binary("gateway/souk-gateway"), NULL, env, log);
+}
+
+Test(foundation, readyz_is_200_naming_postgresql_and_rabbitmq_as_reachable)
+{
+    int port = th_free_port();
+    start_gateway(port, NULL, "t-gateway-ready");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    cr_assert(th_wait_http(url, 200, 15000), "gateway never became alive");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
+    char *body = NULL;
+    cr_assert_eq(th_http("GET", url, NULL, NULL, &body), 200, "%s", body);
+    json_object *json = json_tokener_parse(body);
+    json_object *checks = json_object_object_get(json, "checks");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(checks, "postgresql")), "ok");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(checks, "rabbitmq")), "ok");
+    json_object_put(json);
+    free(body);
+}
+
+static void assert_not_ready_naming(const char *extra_env, const char *dependency)
+{
+    int port = th_free_port();
+    start_gateway(port, extra_env, "t-gateway-unready");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    cr_assert(th_wait_http(url, 200, 15000));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
+    char *body = NULL;
+    cr_assert_eq(th_http("GET", url, NULL, NULL, &body), 503, "%s", body);
+    json_object *json = json_tokener_parse(body);
+    json_object *error = json_object_object_get(json, "error");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(error, "code")), "NOT_READY");
+    const char *message = json_object_get_string(json_object_object_get(error, "message"));
+    cr_assert(strstr(message, dependency) != NULL, "%s", message);
+    json_object *details = json_object_object_get(error, "details");
+    cr_assert_str_neq(json_object_get_string(json_object_object_get(details, dependency)), "ok");
+    json_object_put(json);
+    free(body);
+}
+
+Test(foundation, readyz_is_503_naming_rabbitmq_when_the_broker_is_gone)
+{
+    static char env[128];
+    snprintf(env, sizeof env, "SOUK_AMQP_URL=amqp://127.0.0.1:%d/souk", th_free_port());
+    assert_not_ready_naming(env, "rabbitmq");
+}
+
+Test(foundation, readyz_is_503_naming_postgresql_when_the_database_is_gone)
+{
+    static char env[128];
+    snprintf(env, sizeof env, "SOUK_PG_URL=postgresql://127.0.0.1:%d/souk", th_free_port());
+    assert_not_ready_naming(env, "postgresql");
+}
+
+Test(foundation, a_bad_setting_stops_the_gateway_naming_the_variable)
+{
+    const char *env[] = {"SOUK_PREFETCH=lots", NULL};
+    pid_t pid = th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-gateway-badcfg");
+    cr_assert_eq(th_wait_exit(pid, 10000), 2);
+    cr_assert_not_null(th_file_find(th_log_path("t-gateway-badcfg"), "SOUK_PREFETCH: 'lots'"));
+}
+
+Test(foundation, a_taken_port_gives_a_clear_message_not_a_hang)
+{
+    int port = th_free_port();
+    start_gateway(port, NULL, "t-gateway-first");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    cr_assert(th_wait_http(url, 200, 15000));
+    pid_t second = start_gateway(port, NULL, "t-gateway-second");
+    cr_assert_eq(th_wait_exit(second, 10000), 1);
+    cr_assert_not_null(th_file_find(th_log_path("t-gateway-second"), "port in use"));
+}
+
+Test(foundation, an_unknown_worker_service_lists_the_known_ones)
+{
+    const char *args[] = {"billing", NULL};
+    pid_t pid = th_spawn(th_binary("workers/souk-worker"), args, NULL, "t-worker-unknown");
+    cr_assert_eq(th_wait_exit(pid, 10000), 2);
+    const char *line = th_file_find(th_log_path("t-worker-unknown"), "services:");
+    cr_assert_not_null(line);
+    cr_assert(strstr(line, "order inventory payment shipping analytics notification") != NULL, "%s",
+              line);
+}
+
+Test(foundation, a_worker_consumes_its_queue_and_stops_cleanly_on_sigterm)
+{
+    const char *args[] = {"shipping", "--concurrency", "3", NULL};
+    pid_t pid = th_spawn(th_binary("workers/souk-worker"), args, NULL, "t-worker-shipping");
+    int consumers = -1;
+    /* the management API samples queue stats every few seconds */
+    for (int i = 0; i < 150 && consumers != 3; i++) {
+        th_sleep_ms(200);
+        consumers = th_queue_consumers("shipping-service");
+    }
+    cr_assert_eq(consumers, 3);
+    th_signal(pid, SIGTERM);
+    cr_assert_eq(th_wait_exit(pid, 10000), 0, "worker did not exit cleanly on SIGTERM");
+    cr_assert_not_null(th_file_find(th_log_path("t-worker-shipping"), "worker stopped"));
+}
+
+Test(foundation, every_migration_is_recorded_once)
+{
+    PGconn *db = th_pg_admin();
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    PGresult *res = PQexec(db, "SELECT count(*), count(DISTINCT (schema_name, version)), "
+                               "count(DISTINCT schema_name) FROM public.souk_migrations");
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    cr_assert_str_eq(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    cr_assert_eq(atoi(PQgetvalue(res, 0, 2)), 9);
+    PQclear(res);
+    PQfinish(db);
+}
+
+Test(foundation, a_service_role_reaches_only_its_own_schema)
+{
+    PGconn *db = th_pg_as("souk_orders", "souk_orders");
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    PGresult *res = PQexec(db, "SELECT count(*) FROM orders.inbox");
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    res = PQexec(db, "SELECT count(*) FROM inventory.inbox");
+    cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    cr_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE),
+                     "42501"); /* insufficient_privilege */
+    PQclear(res);
+    res = PQexec(db, "CREATE TABLE public.sneaky (x int)");
+    cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    PQfinish(db);
+}
+
+Test(foundation, a_service_broker_user_cannot_read_another_services_queue)
+{
+    json_object *perms = th_mgmt_get("/permissions/souk/souk-shipping");
+    cr_assert_not_null(perms);
+    const char *read = json_object_get_string(json_object_object_get(perms, "read"));
+    cr_assert(strstr(read, "shipping-service") != NULL, "%s", read);
+    cr_assert(strstr(read, "order-service") == NULL, "%s", read);
+    json_object_put(perms);
+}

@@ -1,0 +1,68 @@
+/* Helpers for integration tests against the throwaway stack that `souk test`
+ * starts: spawning Souk processes with the stack's environment, HTTP calls
+ * through libcurl, the RabbitMQ management API and a superuser PostgreSQL
+ * connection. Every spawned process is killed at the end of the test. */
+#ifndef SOUK_TESTS_HARNESS_H
+#define SOUK_TESTS_HARNESS_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* True when `souk test` exported a stack; integration tests skip otherwise. */
+int th_stack_available(void);
+
+/* "<build dir>/<relative>" in a static buffer. */
+const char *th_binary(const char *relative);
+
+/* Starts binary with argv (argv[0] filled in) and extra "NAME=value" entries
+ * added to this process's environment. Output goes to the stack's log folder
+ * under log_name. Returns the pid; the process is killed at test end. */
+pid_t th_spawn(const char *binary, const char *const *args, const char *const *extra_env,
+               const char *log_name);
+
+/* Waits up to timeout_ms for pid to exit; returns its exit status, or -1 on
+ * timeout, or 128+signal when killed. */
+int th_wait_exit(pid_t pid, int timeout_ms);
+
+/* Sends sig to pid. */
+void th_signal(pid_t pid, int sig);
+
+/* Kills every process spawned in this test. */
+void th_kill_all(void);
+
+/* A port nobody listens on (bound, then released). */
+int th_free_port(void);
+
+/* HTTP request. body may be NULL. Returns the status (0 when the server did
+ * not answer) and stores a new response body in *response (caller frees). */
+long th_http(const char *method, const char *url, const char *body, const char *const *headers,
+             char **response);
+
+/* Polls url until it answers want_status or timeout_ms passes; returns 1 when it did. */
+int th_wait_http(const char *url, long want_status, int timeout_ms);
+
+/* GET on the RabbitMQ management API (path after /api); new JSON or NULL. */
+json_object *th_mgmt_get(const char *path);
+
+/* Consumers on a queue of the souk vhost according to the management API,
+ * or -1 when the queue does not exist. */
+int th_queue_consumers(const char *queue);
+
+/* A superuser connection to the souk database. */
+PGconn *th_pg_admin(void);
+
+/* A connection to the souk database as role/password. */
+PGconn *th_pg_as(const char *role, const char *password);
+
+/* The first line of a file that contains needle, or NULL (static buffer). */
+const char *th_file_find(const char *path, const char *needle);
+
+/* "<state>/logs/<name>.log". */
+const char *th_log_path(const char *name);
+
+/* Sleeps for ms milliseconds. */
+void th_sleep_ms(long ms);
+
+#endif

@@ -1,0 +1,46 @@
+/* The contract between the worker runtime and a service's handlers. The
+ * runtime opens a transaction, records the message in the service's inbox,
+ * and calls the handler for the event type; the handler writes its effect
+ * and its outgoing events (souk_outbox_add) on ctx->db inside that same
+ * transaction. The runtime commits on OK and only then acks. */
+#ifndef SOUK_WORKERS_HANDLER_H
+#define SOUK_WORKERS_HANDLER_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "core/config.h"
+#include "events/envelope.h"
+#include "events/topology.h"
+
+typedef enum souk_handler_result {
+    SOUK_HANDLE_OK,     /* effect done; commit and ack */
+    SOUK_HANDLE_RETRY,  /* transient failure; roll back and retry later */
+    SOUK_HANDLE_REJECT, /* permanent failure; roll back and dead-letter */
+} souk_handler_result;
+
+typedef struct souk_handler_ctx {
+    const souk_config *cfg;
+    souk_service service;
+    PGconn *db;               /* inside the message's transaction */
+    const souk_envelope *msg; /* the delivered message */
+    json_object *payload;     /* parsed and schema-checked body; owned by the runtime */
+    void *service_state;      /* per consumer thread, from the service's init */
+    char error[256];          /* why, on RETRY or REJECT */
+} souk_handler_ctx;
+
+typedef souk_handler_result (*souk_handler_fn)(souk_handler_ctx *ctx);
+
+/* A service: its handlers by event type, and optional per-thread state. */
+typedef struct souk_service_def {
+    souk_service service;
+    souk_db_schema schema;
+    souk_handler_fn handlers[SOUK_EVENT_COUNT];
+    void *(*thread_init)(const souk_config *cfg);
+    void (*thread_free)(void *state);
+} souk_service_def;
+
+/* The definition of service; never NULL for a worker service. */
+const souk_service_def *souk_service_definition(souk_service service);
+
+#endif

@@ -1,0 +1,25 @@
+/* The worker runtime: a pool of consumer threads for one service, each with
+ * its own AMQP connection and PostgreSQL connection. Each delivery runs
+ * inbox + handler + outbox in one transaction, then is acked; RETRY goes to
+ * the retry queues, REJECT and exhausted retries to <queue>.dlq. */
+#ifndef SOUK_WORKERS_RUNTIME_H
+#define SOUK_WORKERS_RUNTIME_H
+
+#include "core/config.h"
+#include "events/topology.h"
+
+typedef struct souk_runtime souk_runtime;
+
+/* Starts concurrency consumer threads for service. Returns NULL with *status
+ * set if threads cannot be created. cfg must outlive the runtime. */
+souk_runtime *souk_runtime_start(const souk_config *cfg, souk_service service, int concurrency,
+                                 souk_status *status) __attribute__((warn_unused_result));
+
+/* Asks every thread to finish the message in hand, ack it and stop.
+ * Async-signal-safe. */
+void souk_runtime_request_stop(void);
+
+/* Waits for the threads to stop and frees the runtime. */
+void souk_runtime_join(souk_runtime *rt);
+
+#endif
