@@ -118,8 +118,27 @@ stack_owns_port() {
 
 # ---------------------------------------------------------------- PostgreSQL
 
-pg_data() { echo "$SOUK_STATE/postgres/data"; }
-pg_sock() { echo "$SOUK_STATE/postgres/run"; }
+# The servers run as the unprivileged postgres and rabbitmq users, which
+# cannot enter a checkout under a private home folder; their data then lives
+# in a folder of /var/tmp named after the checkout and profile.
+server_state() {
+    if [[ -z "${SOUK_SERVER_STATE:-}" ]]; then
+        mkdir -p "$SOUK_STATE"
+        chmod 755 "$SOUK_ROOT/.souk" "$SOUK_STATE" 2>/dev/null || true
+        if runuser -u postgres -- test -x "$SOUK_STATE" 2>/dev/null &&
+            runuser -u rabbitmq -- test -x "$SOUK_STATE" 2>/dev/null; then
+            SOUK_SERVER_STATE="$SOUK_STATE"
+        else
+            SOUK_SERVER_STATE="/var/tmp/souk-$(printf '%s' "$SOUK_STATE" | md5sum | cut -c1-12)"
+            mkdir -p "$SOUK_SERVER_STATE" && chmod 755 "$SOUK_SERVER_STATE"
+            ln -sfn "$SOUK_SERVER_STATE" "$SOUK_STATE/servers"
+        fi
+    fi
+    echo "$SOUK_SERVER_STATE"
+}
+
+pg_data() { echo "$(server_state)/postgres/data"; }
+pg_sock() { echo "$(server_state)/postgres/run"; }
 
 pg_running() {
     [[ -f "$(pg_data)/postmaster.pid" ]] &&
@@ -127,9 +146,10 @@ pg_running() {
 }
 
 pg_start() {
-    mkdir -p "$SOUK_STATE/postgres" "$SOUK_STATE/logs"
-    chmod 755 "$SOUK_ROOT/.souk" "$SOUK_STATE" 2>/dev/null || true
-    chown postgres:postgres "$SOUK_STATE/postgres"
+    local base
+    base="$(server_state)"
+    mkdir -p "$base/postgres" "$SOUK_STATE/logs"
+    chown postgres:postgres "$base/postgres"
     mkdir -p "$(pg_sock)" && chown postgres:postgres "$(pg_sock)"
     if [[ ! -f "$(pg_data)/PG_VERSION" ]]; then
         log "initialising PostgreSQL in $(pg_data)"
@@ -138,9 +158,9 @@ pg_start() {
     fi
     if pg_running; then return 0; fi
     log "starting PostgreSQL on 127.0.0.1:$SOUK_PG_PORT"
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -l "$SOUK_STATE/postgres/server.log" -w -t 60 \
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -l "$base/postgres/server.log" -w -t 60 \
         -o "-p $SOUK_PG_PORT -k $(pg_sock) -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" \
-        start >/dev/null || { tail -20 "$SOUK_STATE/postgres/server.log" >&2; die "PostgreSQL did not start"; }
+        start >/dev/null || { tail -20 "$base/postgres/server.log" >&2; die "PostgreSQL did not start"; }
 }
 
 pg_stop() {
@@ -149,9 +169,10 @@ pg_stop() {
     fi
 }
 
-# psql as the superuser, over the private socket.
+# psql as the superuser over the private socket (trusted there). It runs as
+# the calling user so that it can read migrations wherever the checkout is.
 pg_psql() {
-    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$(pg_sock)" -p "$SOUK_PG_PORT" "$@"
+    psql -X -q -v ON_ERROR_STOP=1 -U postgres -h "$(pg_sock)" -p "$SOUK_PG_PORT" "$@"
 }
 
 # Creates the database, one role per schema owning only its schema, and
@@ -204,8 +225,11 @@ SQL
 
 # ------------------------------------------------------------------ RabbitMQ
 
+rabbit_dir() { echo "$(server_state)/rabbitmq"; }
+
 rabbit_env() {
-    local r="$SOUK_STATE/rabbitmq"
+    local r
+    r="$(rabbit_dir)"
     env HOME="$r/home" RABBITMQ_NODENAME=rabbit@localhost \
         RABBITMQ_MNESIA_BASE="$r/mnesia" RABBITMQ_LOG_BASE="$r/log" \
         RABBITMQ_PID_FILE="$r/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins" \
@@ -220,12 +244,14 @@ rabbitmqctl_() {
 }
 
 rabbit_running() {
-    local pidfile="$SOUK_STATE/rabbitmq/rabbit.pid"
+    local pidfile
+    pidfile="$(rabbit_dir)/rabbit.pid"
     [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
 rabbit_start() {
-    local r="$SOUK_STATE/rabbitmq"
+    local r
+    r="$(rabbit_dir)"
     mkdir -p "$r/home" "$r/mnesia" "$r/log"
     echo "[rabbitmq_management]." >"$r/enabled_plugins"
     cat >"$r/rabbitmq.conf" <<EOF
@@ -269,7 +295,8 @@ EOF
 }
 
 rabbit_stop() {
-    local r="$SOUK_STATE/rabbitmq"
+    local r
+    r="$(rabbit_dir)"
     if rabbit_running; then
         local pid
         pid="$(cat "$r/rabbit.pid")"
@@ -407,4 +434,13 @@ test_export_env() {
 
 dlq_command() {
     die "souk dlq is not available yet"
+}
+
+# Deletes the profile's data, including server data kept outside the checkout.
+stack_wipe() {
+    local servers
+    servers="$(server_state)"
+    [[ "$servers" != "$SOUK_STATE" ]] && rm -rf "$servers"
+    rm -rf "$SOUK_STATE"
+    unset SOUK_SERVER_STATE
 }
