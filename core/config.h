@@ -42,7 +42,18 @@
     X(QUEUE_TYPE, "SOUK_QUEUE_TYPE", QUEUE_TYPE, "classic", "classic or quorum")                   \
     X(RETRY_DELAYS_MS, "SOUK_RETRY_DELAYS_MS", DELAYS, "1000,5000,30000",                          \
       "delays of the retry queues, one per attempt")                                               \
-    X(METRICS_PORT, "SOUK_METRICS_PORT", PORT0, "0", "worker metrics port (0: off)")
+    X(METRICS_PORT, "SOUK_METRICS_PORT", PORT0, "0", "worker metrics port (0: off)")               \
+    X(OUTBOX_BATCH, "SOUK_OUTBOX_BATCH", COUNT, "256", "outbox rows the relay publishes at once")  \
+    X(OUTBOX_POLL_MS, "SOUK_OUTBOX_POLL_MS", COUNT, "1000",                                        \
+      "relay poll interval when no NOTIFY arrives (fallback only)")                                \
+    X(OUTBOX_RETENTION_S, "SOUK_OUTBOX_RETENTION_S", COUNT, "86400",                               \
+      "seconds sent outbox rows are kept before purging")                                          \
+    X(FAULT_KILL_AFTER_COMMIT, "SOUK_FAULT_KILL_AFTER_COMMIT", STRING, "",                         \
+      "test hook: a worker SIGKILLs itself after committing a message of this order id")           \
+    X(FAULT_RETRY_ORDER, "SOUK_FAULT_RETRY_ORDER", STRING, "",                                     \
+      "test hook: a worker's handler answers RETRY for messages of this order id")                 \
+    X(FAULT_HANDLER_DELAY_MS, "SOUK_FAULT_HANDLER_DELAY_MS", STRING, "",                           \
+      "test hook: a worker sleeps this long inside each message's transaction")
 
 typedef enum souk_config_key {
 #define SOUK_CONFIG_KEY(key, env, type, def, doc) SOUK_CFG_##key,

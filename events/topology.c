@@ -137,6 +137,11 @@ void souk_topology_permissions(souk_service service, char **configure, char **wr
     free(sub);
 }
 
+void souk_topology_retry_queue_name(const char *queue, long delay_ms, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.retry.%ldms", queue, delay_ms);
+}
+
 static souk_status declare_exchange(souk_amqp *amqp, souk_event_type type)
 {
     amqp_exchange_declare(souk_amqp_state(amqp), SOUK_AMQP_CHANNEL,
@@ -185,7 +190,7 @@ souk_status souk_topology_declare_consumer(souk_amqp *amqp, souk_service service
     if (st != SOUK_OK)
         return st;
 
-    /* A retried message waits out its TTL in <queue>.retry.<n>, then the
+    /* A retried message waits out its TTL in <queue>.retry.<delay>ms, then the
      * broker dead-letters it through the default exchange straight back to
      * this service's queue only, not to the other subscribers. */
     for (int i = 0; i < retry_count; i++) {
@@ -200,7 +205,7 @@ souk_status souk_topology_declare_consumer(souk_amqp *amqp, souk_service service
         args[3].key = amqp_cstring_bytes("x-dead-letter-routing-key");
         args[3].value.kind = AMQP_FIELD_KIND_UTF8;
         args[3].value.value.bytes = amqp_cstring_bytes(queue);
-        snprintf(name, sizeof name, "%s.retry.%d", queue, i + 1);
+        souk_topology_retry_queue_name(queue, retry_delays_ms[i], name, sizeof name);
         st = declare_queue(amqp, name, (amqp_table_t){4, args});
         if (st != SOUK_OK)
             return st;

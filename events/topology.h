@@ -65,6 +65,11 @@ int souk_service_publishes(souk_service service, souk_event_type type);
 /* Writes "<service>-service" (the service's queue) into buf. */
 void souk_topology_queue_name(souk_service service, char *buf, size_t cap);
 
+/* Writes "<queue>.retry.<delay>ms": retry queues are named by their delay,
+ * so changing SOUK_RETRY_DELAYS_MS never conflicts with queues declared
+ * earlier with another TTL. */
+void souk_topology_retry_queue_name(const char *queue, long delay_ms, char *buf, size_t cap);
+
 /* Broker permissions of a service's user, as regular expressions for
  * rabbitmqctl set_permissions. Returned strings are new; the caller frees. */
 void souk_topology_permissions(souk_service service, char **configure, char **write, char **read);

@@ -10,7 +10,9 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "events/amqp.h"
+#include "events/outbox.h"
 #include "events/topology.h"
+#include "workers/handler.h"
 #include "workers/runtime.h"
 
 static void usage(FILE *out)
@@ -128,12 +130,28 @@ int main(int argc, char **argv)
         souk_config_free(cfg);
         return 1;
     }
+    /* Services that emit events relay their own outbox. */
+    souk_relay *relay = NULL;
+    for (int e = 0; e < SOUK_EVENT_COUNT && !relay; e++) {
+        if (!souk_service_publishes(service, (souk_event_type)e))
+            continue;
+        relay = souk_relay_start(cfg, souk_service_definition(service)->schema, service, &st);
+        if (!relay) {
+            fprintf(stderr, "souk-worker: cannot start the outbox relay: %s\n", souk_strerror(st));
+            souk_runtime_request_stop();
+            souk_runtime_join(rt);
+            souk_config_free(cfg);
+            return 1;
+        }
+    }
     SOUK_LOG(SOUK_LOG_INFO, "worker started service=%s concurrency=%ld", argv[1], concurrency);
     int sig = 0;
     sigwait(&signals, &sig);
     SOUK_LOG(SOUK_LOG_INFO, "stopping on signal %d: finishing messages in hand", sig);
     souk_runtime_request_stop();
     souk_runtime_join(rt);
+    /* After the consumers, whose last commits may have added outbox rows. */
+    souk_relay_stop(relay);
     SOUK_LOG(SOUK_LOG_INFO, "worker stopped");
     souk_config_free(cfg);
     return 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/db.h"
+#include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "events/amqp.h"
@@ -124,7 +125,7 @@ static souk_status retry_later(struct consumer *c, souk_envelope *msg, const cha
         return dead_letter(c, msg, reason);
     }
     char target[96];
-    snprintf(target, sizeof target, "%s.retry.%d", c->queue, msg->attempts + 1);
+    souk_topology_retry_queue_name(c->queue, c->retry_delays[msg->attempts], target, sizeof target);
     snprintf(msg->error, sizeof msg->error, "%s", why);
     if (!msg->first_failure[0])
         souk_now_iso(msg->first_failure, sizeof msg->first_failure);
@@ -138,15 +139,19 @@ static souk_status retry_later(struct consumer *c, souk_envelope *msg, const cha
 
 enum outcome { OUTCOME_ACK, OUTCOME_REQUEUE };
 
+/* Runs inbox + handler in one transaction. *db_down is set when the
+ * database itself failed: the message is then requeued without counting an
+ * attempt, since its retries would only burn while the database is away. */
 static souk_handler_result run_in_transaction(struct consumer *c, souk_envelope *msg,
                                               json_object *payload, souk_event_type type, char *why,
-                                              size_t whylen, int *duplicate)
+                                              size_t whylen, int *duplicate, int *db_down)
 {
     souk_status st;
     if (!c->db) {
         c->db = souk_db_connect(c->cfg, c->def->schema, &st);
         if (!c->db) {
             snprintf(why, whylen, "database unavailable");
+            *db_down = 1;
             return SOUK_HANDLE_RETRY;
         }
     }
@@ -177,10 +182,25 @@ static souk_handler_result run_in_transaction(struct consumer *c, souk_envelope 
                             .payload = payload,
                             .service_state = c->service_state};
     souk_handler_result result = c->def->handlers[type](&ctx);
+    const char *delay = souk_config_str(c->cfg, SOUK_CFG_FAULT_HANDLER_DELAY_MS);
+    if (delay[0])
+        sleep_ms(strtol(delay, NULL, 10));
+    const char *retry_order = souk_config_str(c->cfg, SOUK_CFG_FAULT_RETRY_ORDER);
+    if (retry_order[0] && strcmp(retry_order, msg->correlation_id) == 0 &&
+        result == SOUK_HANDLE_OK) {
+        snprintf(ctx.error, sizeof ctx.error, "injected transient failure");
+        result = SOUK_HANDLE_RETRY;
+    }
     if (result == SOUK_HANDLE_OK) {
         st = souk_db_exec(c->db, "COMMIT");
         if (st != SOUK_OK)
             goto db_failed;
+        const char *kill_order = souk_config_str(c->cfg, SOUK_CFG_FAULT_KILL_AFTER_COMMIT);
+        if (kill_order[0] && strcmp(kill_order, msg->correlation_id) == 0) {
+            SOUK_LOG_MSG(SOUK_LOG_WARN, msg->correlation_id, msg->message_id,
+                         "injected crash after commit, before ack");
+            raise(SIGKILL);
+        }
         return SOUK_HANDLE_OK;
     }
     snprintf(why, whylen, "%s", ctx.error[0] ? ctx.error : "handler failed");
@@ -197,6 +217,7 @@ db_failed:
     if (PQstatus(c->db) != CONNECTION_OK || st == SOUK_EDB_UNAVAILABLE) {
         PQfinish(c->db);
         c->db = NULL;
+        *db_down = 1;
         return SOUK_HANDLE_RETRY;
     }
     PGresult *rb = PQexec(c->db, "ROLLBACK");
@@ -243,11 +264,26 @@ static enum outcome handle_delivery(struct consumer *c, const amqp_envelope_t *d
         st = dead_letter(c, &msg, why);
         goto out;
     }
-    int duplicate = 0;
+    char schema_name[96];
+    snprintf(schema_name, sizeof schema_name, "events/%s", msg.type);
+    const souk_jsonschema *schema = souk_schema_get(schema_name);
+    char schema_err[300];
+    if (schema &&
+        souk_jsonschema_validate(schema, payload, schema_err, sizeof schema_err) != SOUK_OK) {
+        snprintf(why, sizeof why, "schema validation failed: %s", schema_err);
+        st = dead_letter(c, &msg, why);
+        goto out;
+    }
+    int duplicate = 0, db_down = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     souk_handler_result result =
-        run_in_transaction(c, &msg, payload, type, why, sizeof why, &duplicate);
+        run_in_transaction(c, &msg, payload, type, why, sizeof why, &duplicate, &db_down);
+    if (db_down) {
+        SOUK_LOG_MSG(SOUK_LOG_WARN, msg.correlation_id, msg.message_id, "requeued: %s", why);
+        outcome = OUTCOME_REQUEUE;
+        goto done;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long micros = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
     switch (result) {
@@ -267,6 +303,7 @@ out:
                      "requeued: could not forward (%s)", souk_strerror(st));
         outcome = OUTCOME_REQUEUE;
     }
+done:
     json_object_put(payload);
     souk_envelope_clear(&msg);
     return outcome;
@@ -289,8 +326,10 @@ static void *consumer_main(void *arg)
         if (!c->amqp) {
             souk_status st = consumer_connect(c);
             if (st != SOUK_OK) {
-                SOUK_LOG(SOUK_LOG_WARN, "consumer %d cannot connect (%s); retrying in %ld ms",
-                         c->index, souk_strerror(st), backoff);
+                SOUK_LOG(
+                    SOUK_LOG_WARN,
+                    "consumer %d cannot connect or declare its queues (%s); retrying in %ld ms",
+                    c->index, souk_strerror(st), backoff);
                 backoff_sleep(backoff);
                 backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
                 continue;

@@ -259,3 +259,89 @@ const char *th_file_find(const char *path, const char *needle)
     fclose(f);
     return found;
 }
+
+long th_mgmt(const char *method, const char *path, const char *body, char **response)
+{
+    char url[1024];
+    char userpwd[256];
+    snprintf(url, sizeof url, "%s/api%s", getenv("SOUK_TEST_MGMT_URL"), path);
+    snprintf(userpwd, sizeof userpwd, "%s:%s", getenv("SOUK_TEST_ADMIN_USER"),
+             getenv("SOUK_TEST_ADMIN_PASSWORD"));
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    return http_full(method, url, body, headers, userpwd, response);
+}
+
+void th_purge_queue(const char *queue)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/queues/souk/%s/contents", queue);
+    th_mgmt("DELETE", path, NULL, NULL);
+}
+
+json_object *th_queue_take(const char *queue, int count)
+{
+    char path[256];
+    char body[128];
+    snprintf(path, sizeof path, "/queues/souk/%s/get", queue);
+    snprintf(body, sizeof body,
+             "{\"count\":%d,\"ackmode\":\"ack_requeue_false\",\"encoding\":\"auto\"}", count);
+    char *response = NULL;
+    long status = th_mgmt("POST", path, body, &response);
+    json_object *json = status == 200 ? json_tokener_parse(response) : NULL;
+    free(response);
+    return json;
+}
+
+int th_stackctl(const char *action)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s/souk' _testctl %s >/dev/null 2>&1", SOUK_SOURCE_DIR, action);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+long th_pg_long(const char *sql, const char *param)
+{
+    PGconn *db = th_pg_admin();
+    long value = -1;
+    if (PQstatus(db) == CONNECTION_OK) {
+        const char *params[1] = {param};
+        PGresult *res = PQexecParams(db, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            value = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    PQfinish(db);
+    return value;
+}
+
+long th_wait_pg_long(const char *sql, const char *param, long want, int timeout_ms)
+{
+    long value = -1;
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        value = th_pg_long(sql, param);
+        if (value == want)
+            return value;
+        th_sleep_ms(100);
+    }
+    return value;
+}
+
+int th_wait_log(const char *log_name, const char *needle, const char *needle2, int timeout_ms)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s", th_log_path(log_name));
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        FILE *f = fopen(path, "r");
+        char line[4096];
+        int found = 0;
+        while (f && !found && fgets(line, sizeof line, f))
+            found = strstr(line, needle) && (!needle2 || strstr(line, needle2));
+        if (f)
+            fclose(f);
+        if (found)
+            return 1;
+        th_sleep_ms(100);
+    }
+    return 0;
+}

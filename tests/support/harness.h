@@ -66,3 +66,27 @@ const char *th_log_path(const char *name);
 void th_sleep_ms(long ms);
 
 #endif
+
+/* Any request on the management API; returns the HTTP status and a new
+ * response body in *response when not NULL. */
+long th_mgmt(const char *method, const char *path, const char *body, char **response);
+
+/* Empties a queue of the souk vhost. */
+void th_purge_queue(const char *queue);
+
+/* Takes up to count messages off a queue (acked, removed); new JSON array. */
+json_object *th_queue_take(const char *queue, int count);
+
+/* Runs "<source>/souk _testctl <action>"; returns its exit status. */
+int th_stackctl(const char *action);
+
+/* Runs a one-value query as the superuser and returns it as a long, or -1. */
+long th_pg_long(const char *sql, const char *param);
+
+/* Polls th_pg_long(sql, param) until it equals want or timeout_ms passes;
+ * returns the last value seen. */
+long th_wait_pg_long(const char *sql, const char *param, long want, int timeout_ms);
+
+/* Waits up to timeout_ms for a line of the named log holding both needles;
+ * returns 1 when one appeared. */
+int th_wait_log(const char *log_name, const char *needle, const char *needle2, int timeout_ms);

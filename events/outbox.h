@@ -1,0 +1,47 @@
+/* The transactional outbox. A handler (or a gateway request) adds the events
+ * it emits with souk_outbox_add on the same connection and inside the same
+ * transaction as its state change, so both commit or neither does. A relay
+ * thread per process publishes pending rows in batches with publisher
+ * confirms, marks them sent only once confirmed, and purges sent rows after
+ * the retention period. Rows are claimed with FOR UPDATE SKIP LOCKED, so any
+ * number of processes can relay one outbox. The relay wakes on the NOTIFY
+ * that an insert sends at commit and polls only as a fallback. */
+#ifndef SOUK_EVENTS_OUTBOX_H
+#define SOUK_EVENTS_OUTBOX_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "events/topology.h"
+
+typedef struct souk_outbox_event {
+    souk_event_type type;
+    const char *correlation_id; /* the order id */
+    const char *causation_id;   /* message that caused this one, or NULL */
+    const char *request_id;     /* HTTP request behind it, or NULL */
+    json_object *payload;       /* borrowed; checked against the event's schema */
+} souk_outbox_event;
+
+/* Inserts ev into the outbox of the connection's schema (search_path).
+ * Returns SOUK_ESCHEMA (with the reason in err) when the payload breaks the
+ * event's schema, a database status otherwise. Writes the new message id
+ * into message_id when it is not NULL. */
+souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
+                            size_t errlen) __attribute__((warn_unused_result));
+
+typedef struct souk_relay souk_relay;
+
+/* Starts a relay thread for schema's outbox, publishing as service. cfg
+ * must outlive the relay. Returns NULL with *status set on failure. */
+souk_relay *souk_relay_start(const souk_config *cfg, souk_db_schema schema, souk_service service,
+                             souk_status *status) __attribute__((warn_unused_result));
+
+/* Stops the thread after its current batch and frees the relay; accepts NULL. */
+void souk_relay_stop(souk_relay *relay);
+
+/* Rows published since start (for metrics and tests). */
+unsigned long long souk_relay_published(const souk_relay *relay);
+
+#endif

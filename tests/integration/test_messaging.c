@@ -1,0 +1,312 @@
+/* The messaging core against the real broker and database: an event added
+ * through an outbox reaches a subscribed service's effect exactly once,
+ * whatever fails in between. The effect is the analytics service's record
+ * of the event (one row and one count per message); the publisher is the
+ * order worker's outbox relay. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "events/envelope.h"
+#include "events/outbox.h"
+#include "events/publisher.h"
+#include "tests/support/harness.h"
+
+#define COUNT_SQL "SELECT count(*) FROM analytics.order_events WHERE order_id = $1"
+#define DISTINCT_SQL                                                                               \
+    "SELECT count(DISTINCT message_id) FROM analytics.order_events WHERE order_id = $1"
+#define PENDING_SQL                                                                                \
+    "SELECT count(*) FROM orders.outbox WHERE correlation_id = $1 AND sent_at IS NULL"
+
+static void setup(void)
+{
+    if (!th_stack_available())
+        cr_skip_test("needs the stack that `souk test` starts");
+    th_purge_queue("analytics-service");
+    th_purge_queue("analytics-service.dlq");
+    th_purge_queue("inventory-service");
+}
+
+static void teardown(void)
+{
+    th_kill_all();
+}
+
+TestSuite(messaging, .init = setup, .fini = teardown, .timeout = 180);
+
+static json_object *order_created(const char *order_id)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/schemas/OrderCreated/valid/full.json", SOUK_SOURCE_DIR);
+    json_object *payload = json_object_from_file(path);
+    cr_assert_not_null(payload);
+    json_object_object_add(payload, "order_id", json_object_new_string(order_id));
+    return payload;
+}
+
+static pid_t start_worker(const char *service, const char *const *env, const char *log)
+{
+    const char *args[] = {service, "--concurrency", "2", NULL};
+    return th_spawn(th_binary("workers/souk-worker"), args, env, log);
+}
+
+/* Adds count OrderCreated events for order_id to orders.outbox in one
+ * transaction, committed or rolled back. */
+static void add_to_outbox(const char *order_id, int count, int commit)
+{
+    PGconn *db = th_pg_as("souk_orders", "souk_orders");
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    PQclear(PQexec(db, "BEGIN"));
+    for (int i = 0; i < count; i++) {
+        json_object *payload = order_created(order_id);
+        souk_outbox_event ev = {
+            .type = SOUK_EVENT_ORDER_CREATED, .correlation_id = order_id, .payload = payload};
+        char err[256];
+        cr_assert_eq(souk_outbox_add(db, &ev, NULL, err, sizeof err), SOUK_OK, "%s", err);
+        json_object_put(payload);
+    }
+    PGresult *res = PQexec(db, commit ? "COMMIT" : "ROLLBACK");
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(db);
+}
+
+/* Publishes env straight to an exchange as the broker admin. */
+static void publish_direct(const char *exchange, const char *routing_key, const souk_envelope *env)
+{
+    setenv("SOUK_AMQP_USER", getenv("SOUK_TEST_ADMIN_USER"), 1);
+    setenv("SOUK_AMQP_PASSWORD", getenv("SOUK_TEST_ADMIN_PASSWORD"), 1);
+    souk_config *cfg = NULL;
+    char err[256];
+    cr_assert_eq(souk_config_load(&cfg, "test", err, sizeof err), SOUK_OK, "%s", err);
+    souk_publisher *pub = souk_publisher_new(cfg, SOUK_SERVICE_GATEWAY);
+    souk_publish_item item = {.exchange = exchange, .routing_key = routing_key, .env = env};
+    souk_status result;
+    cr_assert_eq(souk_publisher_publish(pub, &item, 1, &result, 5000), SOUK_OK);
+    souk_publisher_free(pub);
+    souk_config_free(cfg);
+}
+
+static souk_envelope envelope_for(const char *order_id, const char *type, const char *body)
+{
+    souk_envelope env;
+    memset(&env, 0, sizeof env);
+    souk_uuid_v4(env.message_id);
+    snprintf(env.correlation_id, sizeof env.correlation_id, "%s", order_id);
+    snprintf(env.type, sizeof env.type, "%s", type);
+    snprintf(env.app_id, sizeof env.app_id, "test");
+    env.timestamp = 1763800000;
+    env.schema_version = 1;
+    env.body = (char *)body;
+    env.body_len = strlen(body);
+    return env;
+}
+
+Test(messaging, outbox_events_reach_the_subscriber_exactly_once)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    start_worker("analytics", NULL, "t-msg-analytics");
+    start_worker("order", NULL, "t-msg-order");
+    add_to_outbox(order, 40, 1);
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, order, 40, 30000), 40);
+    cr_assert_eq(th_pg_long(DISTINCT_SQL, order), 40);
+    cr_assert_eq(th_wait_pg_long(PENDING_SQL, order, 0, 10000), 0);
+    th_sleep_ms(500); /* nothing more arrives afterwards */
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 40);
+}
+
+Test(messaging, a_rolled_back_transaction_publishes_nothing)
+{
+    char rolled_back[37], committed[37];
+    souk_uuid_v4(rolled_back);
+    souk_uuid_v4(committed);
+    start_worker("analytics", NULL, "t-msg-analytics");
+    start_worker("order", NULL, "t-msg-order");
+    add_to_outbox(rolled_back, 3, 0);
+    add_to_outbox(committed, 1, 1);
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, committed, 1, 30000), 1);
+    cr_assert_eq(th_pg_long(COUNT_SQL, rolled_back), 0);
+    cr_assert_eq(
+        th_pg_long("SELECT count(*) FROM orders.outbox WHERE correlation_id = $1", rolled_back), 0);
+}
+
+Test(messaging, a_message_delivered_twice_changes_nothing_the_second_time)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    json_object *payload = order_created(order);
+    const char *body = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+    souk_envelope env = envelope_for(order, "OrderCreated", body);
+    const char *env_debug[] = {"SOUK_LOG_LEVEL=debug", NULL};
+    start_worker("analytics", env_debug, "t-msg-dup");
+    publish_direct("OrderCreated", "", &env);
+    publish_direct("OrderCreated", "", &env);
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, order, 1, 30000), 1);
+    cr_assert(th_wait_log("t-msg-dup", env.message_id, "duplicate ignored", 15000),
+              "the second delivery was never seen");
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 1);
+    json_object_put(payload);
+}
+
+Test(messaging, a_consumer_killed_after_commit_and_before_ack_doubles_nothing)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    char fault[96];
+    snprintf(fault, sizeof fault, "SOUK_FAULT_KILL_AFTER_COMMIT=%s", order);
+    const char *env_fault[] = {fault, NULL};
+    pid_t doomed = start_worker("analytics", env_fault, "t-msg-kill");
+    json_object *payload = order_created(order);
+    souk_envelope env = envelope_for(
+        order, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    publish_direct("OrderCreated", "", &env);
+    cr_assert_eq(th_wait_exit(doomed, 30000), 128 + SIGKILL, "the fault did not fire");
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 1, "the effect was committed before the crash");
+    /* The unacked message goes back to the queue for the next consumer. */
+    const char *env_debug[] = {"SOUK_LOG_LEVEL=debug", NULL};
+    start_worker("analytics", env_debug, "t-msg-after-kill");
+    cr_assert(th_wait_log("t-msg-after-kill", env.message_id, "duplicate ignored", 15000),
+              "the redelivery was not recognised as a duplicate");
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 1);
+    json_object_put(payload);
+}
+
+Test(messaging, pending_outbox_rows_survive_a_broker_restart)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    start_worker("analytics", NULL, "t-msg-analytics-restart");
+    start_worker("order", NULL, "t-msg-order-restart");
+    cr_assert_eq(th_stackctl("broker-stop"), 0);
+    add_to_outbox(order, 20, 1);
+    th_sleep_ms(1500); /* the relay tries and fails meanwhile */
+    cr_assert_eq(th_pg_long(PENDING_SQL, order), 20);
+    cr_assert_eq(th_stackctl("broker-start"), 0);
+    /* relay and consumers reconnect and declare their topology again */
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, order, 20, 60000), 20);
+    cr_assert_eq(th_wait_pg_long(PENDING_SQL, order, 0, 10000), 0);
+    th_sleep_ms(1000);
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 20);
+    cr_assert_eq(th_pg_long(DISTINCT_SQL, order), 20);
+}
+
+Test(messaging, a_database_restart_mid_transaction_loses_and_doubles_nothing)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    const char *env_slow[] = {"SOUK_FAULT_HANDLER_DELAY_MS=1500", NULL};
+    start_worker("analytics", env_slow, "t-msg-dbrestart");
+    json_object *payload = order_created(order);
+    const char *body = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+    for (int i = 0; i < 3; i++) {
+        souk_envelope env = envelope_for(order, "OrderCreated", body);
+        publish_direct("OrderCreated", "", &env);
+    }
+    th_sleep_ms(700); /* consumers are now inside their transactions */
+    cr_assert_eq(th_stackctl("db-stop"), 0);
+    th_sleep_ms(1000);
+    cr_assert_eq(th_stackctl("db-start"), 0);
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, order, 3, 60000), 3);
+    th_sleep_ms(2000);
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 3);
+    cr_assert_eq(th_pg_long(DISTINCT_SQL, order), 3);
+    json_object_put(payload);
+}
+
+static const char *header_text(json_object *message, const char *key)
+{
+    json_object *props = json_object_object_get(message, "properties");
+    json_object *headers = json_object_object_get(props, "headers");
+    return json_object_get_string(json_object_object_get(headers, key));
+}
+
+/* Waits until the analytics DLQ has a message and takes it. */
+static json_object *take_dead_letter(void)
+{
+    for (int i = 0; i < 150; i++) {
+        json_object *taken = th_queue_take("analytics-service.dlq", 1);
+        if (taken && json_object_array_length(taken) == 1) {
+            json_object *message = json_object_get(json_object_array_get_idx(taken, 0));
+            json_object_put(taken);
+            return message;
+        }
+        json_object_put(taken);
+        th_sleep_ms(100);
+    }
+    return NULL;
+}
+
+Test(messaging, a_poison_message_is_dead_lettered_after_its_retries_while_others_proceed)
+{
+    char poison[37];
+    souk_uuid_v4(poison);
+    char fault[96];
+    snprintf(fault, sizeof fault, "SOUK_FAULT_RETRY_ORDER=%s", poison);
+    const char *env[] = {fault, "SOUK_RETRY_DELAYS_MS=300,600", NULL};
+    start_worker("analytics", env, "t-msg-poison");
+
+    json_object *payload = order_created(poison);
+    souk_envelope bad = envelope_for(
+        poison, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    publish_direct("OrderCreated", "", &bad);
+    char others[5][37];
+    for (int i = 0; i < 5; i++) {
+        souk_uuid_v4(others[i]);
+        json_object *p = order_created(others[i]);
+        souk_envelope good = envelope_for(
+            others[i], "OrderCreated", json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+        publish_direct("OrderCreated", "", &good);
+        json_object_put(p);
+    }
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(th_wait_pg_long(COUNT_SQL, others[i], 1, 20000), 1);
+
+    json_object *dead = take_dead_letter();
+    cr_assert_not_null(dead, "the poison message never reached the DLQ");
+    cr_assert_str_eq(header_text(dead, "x-souk-attempts"), "3");
+    cr_assert(strstr(header_text(dead, "x-souk-error"), "retries exhausted") != NULL);
+    cr_assert(strstr(header_text(dead, "x-souk-error"), "injected transient failure") != NULL);
+    cr_assert_str_eq(header_text(dead, "x-souk-original-exchange"), "OrderCreated");
+    cr_assert_not_null(header_text(dead, "x-souk-first-failure"));
+    json_object *props = json_object_object_get(dead, "properties");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(props, "message_id")),
+                     bad.message_id);
+    cr_assert_eq(th_pg_long(COUNT_SQL, poison), 0);
+    json_object_put(dead);
+    json_object_put(payload);
+}
+
+Test(messaging, an_invalid_payload_goes_straight_to_the_dlq_with_the_validation_error)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    start_worker("analytics", NULL, "t-msg-invalid");
+    souk_envelope env =
+        envelope_for(order, "OrderCreated", "{\"order_id\":\"nope\",\"customer_id\":5}");
+    publish_direct("OrderCreated", "", &env);
+    json_object *dead = take_dead_letter();
+    cr_assert_not_null(dead);
+    const char *error = header_text(dead, "x-souk-error");
+    cr_assert(strstr(error, "schema validation failed") != NULL, "%s", error);
+    cr_assert_str_eq(header_text(dead, "x-souk-attempts"), "1");
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 0);
+    json_object_put(dead);
+}
+
+Test(messaging, a_message_of_unknown_type_is_dead_lettered_not_dropped)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    start_worker("analytics", NULL, "t-msg-unknown");
+    souk_envelope env = envelope_for(order, "OrderTeleported", "{}");
+    publish_direct("", "analytics-service", &env);
+    json_object *dead = take_dead_letter();
+    cr_assert_not_null(dead);
+    const char *error = header_text(dead, "x-souk-error");
+    cr_assert(strstr(error, "no handler for event type 'OrderTeleported'") != NULL, "%s", error);
+    json_object_put(dead);
+}

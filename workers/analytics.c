@@ -1,0 +1,33 @@
+/* Analytics handlers. */
+#include "workers/analytics.h"
+
+#include <stdio.h>
+
+#include "core/db.h"
+
+souk_handler_result souk_analytics_record(souk_handler_ctx *ctx)
+{
+    char occurred[32];
+    snprintf(occurred, sizeof occurred, "%lld", (long long)ctx->msg->timestamp);
+    const char *params[6] = {ctx->msg->message_id,
+                             ctx->msg->correlation_id,
+                             ctx->msg->type,
+                             ctx->msg->app_id[0] ? ctx->msg->app_id : "unknown",
+                             occurred,
+                             ctx->msg->body};
+    PGresult *res = PQexecParams(
+        ctx->db,
+        "WITH e AS (INSERT INTO order_events (message_id, order_id, type, producer, occurred_at, "
+        "payload) VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), $6::jsonb) RETURNING type) "
+        "INSERT INTO event_counts (type, count) SELECT type, 1 FROM e "
+        "ON CONFLICT (type) DO UPDATE SET count = event_counts.count + 1",
+        6, NULL, params, NULL, NULL, 0);
+    souk_status st = souk_db_result_status(ctx->db, res);
+    if (st != SOUK_OK)
+        snprintf(ctx->error, sizeof ctx->error, "recording event failed: %s",
+                 PQresultErrorMessage(res));
+    PQclear(res);
+    if (st == SOUK_OK)
+        return SOUK_HANDLE_OK;
+    return souk_db_status_is_transient(st) ? SOUK_HANDLE_RETRY : SOUK_HANDLE_REJECT;
+}
