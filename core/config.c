@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-enum var_type { STRING, PORT, PORT0, COUNT, LEVEL, AMQP_URL, QUEUE_TYPE, DELAYS };
+enum var_type { STRING, PORT, PORT0, COUNT, LEVEL, AMQP_URL, QUEUE_TYPE, DELAYS, JWT_ALG };
 
 struct var_spec {
     const char *env;
@@ -39,13 +39,15 @@ struct db_params {
     char *role;
 };
 
+/* [schema][0]: as the schema's owner role; [schema][1]: as its gateway role. */
+
 struct souk_config {
     char *service;
     char *values[SOUK_CFG_COUNT];
     long numbers[SOUK_CFG_COUNT];
     long delays[MAX_DELAYS];
     int delay_count;
-    struct db_params db[SOUK_SCHEMA_COUNT];
+    struct db_params db[SOUK_SCHEMA_COUNT][2];
 };
 
 static int parse_long(const char *text, long min, long max, long *out)
@@ -100,9 +102,9 @@ static int check_typed(enum var_type type, const char *value, long *number, long
         snprintf(why, whylen, "'%s' is not a port number (0-65535)", value);
         return -1;
     case COUNT:
-        if (parse_long(value, 1, 100000, num) == 0)
+        if (parse_long(value, 1, 100000000, num) == 0)
             return 0;
-        snprintf(why, whylen, "'%s' is not a positive count (1-100000)", value);
+        snprintf(why, whylen, "'%s' is not a positive count (1-100000000)", value);
         return -1;
     case LEVEL: {
         souk_log_level level;
@@ -127,6 +129,11 @@ static int check_typed(enum var_type type, const char *value, long *number, long
         if (strcmp(value, "classic") == 0 || strcmp(value, "quorum") == 0)
             return 0;
         snprintf(why, whylen, "'%s' is not classic or quorum", value);
+        return -1;
+    case JWT_ALG:
+        if (strcmp(value, "HS256") == 0 || strcmp(value, "RS256") == 0)
+            return 0;
+        snprintf(why, whylen, "'%s' is not HS256 or RS256", value);
         return -1;
     case DELAYS: {
         long local[MAX_DELAYS];
@@ -174,19 +181,19 @@ souk_status souk_config_load(souk_config **out, const char *service, char *err, 
         cfg->values[SOUK_CFG_AMQP_PASSWORD] = souk_strdup(cfg->values[SOUK_CFG_AMQP_USER]);
     }
     for (int s = 0; s < SOUK_SCHEMA_COUNT; s++) {
-        struct db_params *p = &cfg->db[s];
-        const char *own = cfg->values[SOUK_CFG_DB_URL_IDENTITY + s];
-        p->keys[0] = "dbname";
-        if (own[0] != '\0') {
-            p->values[0] = own;
-            continue;
+        for (int gw = 0; gw < 2; gw++) {
+            struct db_params *p = &cfg->db[s][gw];
+            const char *own = cfg->values[SOUK_CFG_DB_URL_IDENTITY + s];
+            p->keys[0] = "dbname";
+            p->values[0] = own[0] ? own : cfg->values[SOUK_CFG_PG_URL];
+            if (own[0] && !gw)
+                continue; /* the schema's own URL carries its owner's credentials */
+            p->role = souk_asprintf("souk_%s%s", schema_names[s], gw ? "_gateway" : "");
+            p->keys[1] = "user";
+            p->values[1] = p->role;
+            p->keys[2] = "password";
+            p->values[2] = p->role;
         }
-        p->role = souk_asprintf("souk_%s", schema_names[s]);
-        p->values[0] = cfg->values[SOUK_CFG_PG_URL];
-        p->keys[1] = "user";
-        p->values[1] = p->role;
-        p->keys[2] = "password";
-        p->values[2] = p->role;
     }
     *out = cfg;
     return SOUK_OK;
@@ -198,8 +205,10 @@ void souk_config_free(souk_config *cfg)
         return;
     for (int k = 0; k < SOUK_CFG_COUNT; k++)
         free(cfg->values[k]);
-    for (int s = 0; s < SOUK_SCHEMA_COUNT; s++)
-        free(cfg->db[s].role);
+    for (int s = 0; s < SOUK_SCHEMA_COUNT; s++) {
+        free(cfg->db[s][0].role);
+        free(cfg->db[s][1].role);
+    }
     free(cfg->service);
     free(cfg);
 }
@@ -235,12 +244,12 @@ const char *souk_db_schema_name(souk_db_schema schema)
     return schema_names[schema];
 }
 
-void souk_config_db_params(const souk_config *cfg, souk_db_schema schema, const char *const **keys,
-                           const char *const **values)
+void souk_config_db_params(const souk_config *cfg, souk_db_schema schema, int as_gateway,
+                           const char *const **keys, const char *const **values)
 {
     souk_assert((unsigned)schema < SOUK_SCHEMA_COUNT);
-    *keys = cfg->db[schema].keys;
-    *values = cfg->db[schema].values;
+    *keys = cfg->db[schema][as_gateway ? 1 : 0].keys;
+    *values = cfg->db[schema][as_gateway ? 1 : 0].values;
 }
 
 const char *souk_config_env_name(souk_config_key key)

@@ -48,6 +48,26 @@
       "relay poll interval when no NOTIFY arrives (fallback only)")                                \
     X(OUTBOX_RETENTION_S, "SOUK_OUTBOX_RETENTION_S", COUNT, "86400",                               \
       "seconds sent outbox rows are kept before purging")                                          \
+    X(JWT_ALG, "SOUK_JWT_ALG", JWT_ALG, "HS256", "HS256 or RS256")                                 \
+    X(JWT_SECRET, "SOUK_JWT_SECRET", STRING, "souk-development-secret-change-me-0123456789",       \
+      "HS256 signing secret (at least 32 bytes)")                                                  \
+    X(JWT_PRIVATE_KEY_FILE, "SOUK_JWT_PRIVATE_KEY_FILE", STRING, "", "RS256 private key (PEM)")    \
+    X(JWT_PUBLIC_KEY_FILE, "SOUK_JWT_PUBLIC_KEY_FILE", STRING, "", "RS256 public key (PEM)")       \
+    X(JWT_ISSUER, "SOUK_JWT_ISSUER", STRING, "souk", "iss claim issued and required")              \
+    X(JWT_TTL_S, "SOUK_JWT_TTL_S", COUNT, "3600", "access token lifetime in seconds")              \
+    X(PASSWORD_ITERATIONS, "SOUK_PASSWORD_ITERATIONS", COUNT, "60000",                             \
+      "PBKDF2-HMAC-SHA256 iterations for new password hashes")                                     \
+    X(ADMIN_EMAIL, "SOUK_ADMIN_EMAIL", STRING, "admin@souk.local", "the first admin's e-mail")     \
+    X(ADMIN_PASSWORD, "SOUK_ADMIN_PASSWORD", STRING, "souk-admin-password",                        \
+      "the first admin's password (created at gateway start if missing)")                          \
+    X(RATE_LIMIT_RPS, "SOUK_RATE_LIMIT_RPS", COUNT, "100", "requests per second per user or IP")   \
+    X(RATE_LIMIT_BURST, "SOUK_RATE_LIMIT_BURST", COUNT, "200", "token bucket size per user or IP") \
+    X(LOGIN_LIMIT_PER_MIN, "SOUK_LOGIN_LIMIT_PER_MIN", COUNT, "20",                                \
+      "login attempts per minute per IP (also the burst)")                                         \
+    X(MAX_BODY_BYTES, "SOUK_MAX_BODY_BYTES", COUNT, "65536", "largest request body accepted")      \
+    X(DB_POOL_SIZE, "SOUK_DB_POOL_SIZE", COUNT, "8", "gateway connections per schema")             \
+    X(CATALOG_CACHE_TTL_MS, "SOUK_CATALOG_CACHE_TTL_MS", COUNT, "2000",                            \
+      "longest a gateway serves a product after another gateway changed it")                       \
     X(FAULT_KILL_AFTER_COMMIT, "SOUK_FAULT_KILL_AFTER_COMMIT", STRING, "",                         \
       "test hook: a worker SIGKILLs itself after committing a message of this order id")           \
     X(FAULT_RETRY_ORDER, "SOUK_FAULT_RETRY_ORDER", STRING, "",                                     \
@@ -107,10 +127,12 @@ const char *souk_config_service(const souk_config *cfg);
 const char *souk_db_schema_name(souk_db_schema schema);
 
 /* Connection keywords for a schema, for PQconnectdbParams with expand_dbname:
- * either the schema's own URL, or SOUK_PG_URL as role souk_<schema>. The
- * arrays are owned by cfg and NULL-terminated. */
-void souk_config_db_params(const souk_config *cfg, souk_db_schema schema, const char *const **keys,
-                           const char *const **values);
+ * either the schema's own URL, or SOUK_PG_URL as role souk_<schema>. With
+ * as_gateway, as role souk_<schema>_gateway on the same server: the role
+ * that sees only what the schema grants the gateway. The arrays are owned
+ * by cfg and NULL-terminated. */
+void souk_config_db_params(const souk_config *cfg, souk_db_schema schema, int as_gateway,
+                           const char *const **keys, const char *const **values);
 
 /* The environment variable names, for listing and drift tests. */
 const char *souk_config_env_name(souk_config_key key);

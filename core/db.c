@@ -7,11 +7,12 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-PGconn *souk_db_connect(const souk_config *cfg, souk_db_schema schema, souk_status *status)
+static PGconn *connect_as(const souk_config *cfg, souk_db_schema schema, int as_gateway,
+                          souk_status *status)
 {
     const char *const *base_keys;
     const char *const *base_values;
-    souk_config_db_params(cfg, schema, &base_keys, &base_values);
+    souk_config_db_params(cfg, schema, as_gateway, &base_keys, &base_values);
     const char *keys[8];
     const char *values[8];
     int n = 0;
@@ -47,6 +48,16 @@ PGconn *souk_db_connect(const souk_config *cfg, souk_db_schema schema, souk_stat
     }
     *status = SOUK_OK;
     return conn;
+}
+
+PGconn *souk_db_connect(const souk_config *cfg, souk_db_schema schema, souk_status *status)
+{
+    return connect_as(cfg, schema, 0, status);
+}
+
+PGconn *souk_db_connect_gateway(const souk_config *cfg, souk_db_schema schema, souk_status *status)
+{
+    return connect_as(cfg, schema, 1, status);
 }
 
 souk_status souk_db_result_status(PGconn *conn, const PGresult *res)

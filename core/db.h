@@ -15,6 +15,10 @@
 PGconn *souk_db_connect(const souk_config *cfg, souk_db_schema schema, souk_status *status)
     __attribute__((warn_unused_result));
 
+/* The same, as the schema's gateway role (its read models only). */
+PGconn *souk_db_connect_gateway(const souk_config *cfg, souk_db_schema schema, souk_status *status)
+    __attribute__((warn_unused_result));
+
 /* Status of a finished command: SOUK_OK for COMMAND_OK/TUPLES_OK,
  * SOUK_ECONFLICT for unique violations, SOUK_EDB_UNAVAILABLE for lost
  * connections, serialization failures and deadlocks (worth retrying),

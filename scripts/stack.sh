@@ -19,7 +19,17 @@ die() { printf 'souk: error: %s\n' "$*" >&2; exit 1; }
 # throwaway stack of `souk test`. Each can be overridden from the environment.
 stack_use_profile() {
     local profile="$1"
-    if [[ "$profile" == test ]]; then
+    if [[ "$profile" == bench ]]; then
+        SOUK_STATE="${SOUK_BENCH_STATE:-$SOUK_ROOT/.souk/bench}"
+        SOUK_BUILD_DIR="${SOUK_BENCH_BUILD_DIR:-$SOUK_ROOT/build/release}"
+        SOUK_PG_PORT="${SOUK_BENCH_PG_PORT:-57432}"
+        SOUK_AMQP_PORT="${SOUK_BENCH_AMQP_PORT:-57720}"
+        SOUK_RABBIT_MGMT_PORT="${SOUK_BENCH_RABBIT_MGMT_PORT:-57721}"
+        SOUK_RABBIT_DIST_PORT="${SOUK_BENCH_RABBIT_DIST_PORT:-57722}"
+        SOUK_EPMD_PORT="${SOUK_BENCH_EPMD_PORT:-57723}"
+        SOUK_GATEWAY_PORT="${SOUK_BENCH_GATEWAY_PORT:-57780}"
+        SOUK_PSP_PORT="${SOUK_BENCH_PSP_PORT:-57790}"
+    elif [[ "$profile" == test ]]; then
         SOUK_STATE="${SOUK_TEST_STATE:-$SOUK_ROOT/.souk/test}"
         SOUK_BUILD_DIR="${SOUK_TEST_BUILD_DIR:-$SOUK_ROOT/build/test}"
         SOUK_PG_PORT="${SOUK_TEST_PG_PORT:-56432}"
@@ -177,6 +187,9 @@ pg_psql() {
 
 # Creates the database, one role per schema owning only its schema, and
 # applies each schema's migrations once, in order, as that schema's role.
+# Each schema also gets a souk_<schema>_gateway role that can use only what
+# the schema's own migrations grant it: the read models (and, for
+# inventory, the admin stock functions) the gateway may use.
 pg_setup() {
     if ! pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='souk'" | grep -q 1; then
         pg_psql -d postgres -c "CREATE DATABASE souk"
@@ -202,6 +215,11 @@ SELECT format('ALTER ROLE %I PASSWORD %L CONNECTION LIMIT 200', :'role', :'role'
 SELECT format('GRANT CONNECT ON DATABASE souk TO %I', :'role') \gexec
 SELECT format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', :'schema', :'role') \gexec
 SELECT format('ALTER ROLE %I SET search_path TO %I', :'role', :'schema') \gexec
+SELECT format('CREATE ROLE %I LOGIN', :'role' || '_gateway')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role' || '_gateway') \gexec
+SELECT format('ALTER ROLE %I PASSWORD %L CONNECTION LIMIT 100', :'role' || '_gateway', :'role' || '_gateway') \gexec
+SELECT format('GRANT CONNECT ON DATABASE souk TO %I', :'role' || '_gateway') \gexec
+SELECT format('ALTER ROLE %I SET search_path TO %I', :'role' || '_gateway', :'schema') \gexec
 SQL
         local file
         for file in "$SOUK_ROOT"/sql/"$schema"/[0-9][0-9][0-9]_*.sql; do

@@ -17,10 +17,8 @@ souk_handler_result souk_analytics_record(souk_handler_ctx *ctx)
                              ctx->msg->body};
     PGresult *res = PQexecParams(
         ctx->db,
-        "WITH e AS (INSERT INTO order_events (message_id, order_id, type, producer, occurred_at, "
-        "payload) VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), $6::jsonb) RETURNING type) "
-        "INSERT INTO event_counts (type, count) SELECT type, 1 FROM e "
-        "ON CONFLICT (type) DO UPDATE SET count = event_counts.count + 1",
+        "INSERT INTO order_events (message_id, order_id, type, producer, occurred_at, payload) "
+        "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), $6::jsonb)",
         6, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(ctx->db, res);
     if (st != SOUK_OK)

@@ -137,177 +137,202 @@ static souk_status retry_later(struct consumer *c, souk_envelope *msg, const cha
     return st;
 }
 
-enum outcome { OUTCOME_ACK, OUTCOME_REQUEUE };
+/* One delivery of a batch, from decoding to its verdict. */
+struct item {
+    amqp_envelope_t delivery;
+    souk_envelope msg;
+    json_object *payload;
+    souk_event_type type;
+    enum { ITEM_HANDLE, ITEM_OK, ITEM_DUPLICATE, ITEM_RETRY, ITEM_REJECT, ITEM_REQUEUE } verdict;
+    int checked; /* passed prepare(): went to the handler */
+    char why[512];
+};
 
-/* Runs inbox + handler in one transaction. *db_down is set when the
- * database itself failed: the message is then requeued without counting an
- * attempt, since its retries would only burn while the database is away. */
-static souk_handler_result run_in_transaction(struct consumer *c, souk_envelope *msg,
-                                              json_object *payload, souk_event_type type, char *why,
-                                              size_t whylen, int *duplicate, int *db_down)
+/* Decodes and checks a delivery; a message that cannot be handled at all
+ * (bad envelope, unknown type, not JSON, schema violation) is marked for
+ * the dead-letter queue straight away. */
+static void prepare(struct consumer *c, struct item *it)
 {
-    souk_status st;
-    if (!c->db) {
-        c->db = souk_db_connect(c->cfg, c->def->schema, &st);
-        if (!c->db) {
-            snprintf(why, whylen, "database unavailable");
-            *db_down = 1;
-            return SOUK_HANDLE_RETRY;
-        }
+    char exchange[SOUK_ID_CAP];
+    size_t elen = it->delivery.exchange.len < sizeof exchange - 1 ? it->delivery.exchange.len
+                                                                  : sizeof exchange - 1;
+    memcpy(exchange, it->delivery.exchange.bytes, elen);
+    exchange[elen] = '\0';
+    it->verdict = ITEM_REJECT;
+    it->checked = 0;
+    it->payload = NULL;
+    if (souk_envelope_decode(&it->delivery.message, exchange, &it->msg, it->why, sizeof it->why) !=
+        SOUK_OK) {
+        if (!souk_uuid_valid(it->msg.message_id))
+            souk_uuid_v4(it->msg.message_id);
+        if (!it->msg.type[0])
+            snprintf(it->msg.type, sizeof it->msg.type, "unknown");
+        return;
     }
-    st = souk_db_exec(c->db, "BEGIN");
-    if (st != SOUK_OK)
-        goto db_failed;
-    const char *params[2] = {c->queue, msg->message_id};
+    it->type = souk_event_from_name(it->msg.type, strlen(it->msg.type));
+    if (it->type == SOUK_EVENT_UNKNOWN || !souk_service_consumes(c->def->service, it->type) ||
+        !c->def->handlers[it->type]) {
+        snprintf(it->why, sizeof it->why, "no handler for event type '%s' in %s", it->msg.type,
+                 c->queue);
+        return;
+    }
+    enum json_tokener_error jerr;
+    it->payload = json_tokener_parse_verbose(it->msg.body, &jerr);
+    if (!it->payload || !json_object_is_type(it->payload, json_type_object)) {
+        snprintf(it->why, sizeof it->why, "payload is not a JSON object: %s",
+                 it->payload ? "wrong type" : json_tokener_error_desc(jerr));
+        return;
+    }
+    char schema_name[96];
+    snprintf(schema_name, sizeof schema_name, "events/%s", it->msg.type);
+    const souk_jsonschema *schema = souk_schema_get(schema_name);
+    char schema_err[300];
+    if (schema &&
+        souk_jsonschema_validate(schema, it->payload, schema_err, sizeof schema_err) != SOUK_OK) {
+        snprintf(it->why, sizeof it->why, "schema validation failed: %s", schema_err);
+        return;
+    }
+    it->verdict = ITEM_HANDLE;
+    it->checked = 1;
+}
+
+static int exec_ok(struct consumer *c, const char *sql)
+{
+    return souk_db_exec(c->db, sql) == SOUK_OK;
+}
+
+/* Runs inbox + handler for one message inside the batch transaction, under
+ * a savepoint so that its failure undoes only its own writes. Returns 0, or
+ * -1 when the database connection itself failed. */
+static int handle_in_transaction(struct consumer *c, struct item *it)
+{
+    if (!exec_ok(c, "SAVEPOINT message"))
+        return -1;
+    const char *params[2] = {c->queue, it->msg.message_id};
     PGresult *res = PQexecParams(c->db,
                                  "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) "
                                  "ON CONFLICT DO NOTHING",
                                  2, NULL, params, NULL, NULL, 0);
-    st = souk_db_result_status(c->db, res);
+    souk_status st = souk_db_result_status(c->db, res);
     int inserted = st == SOUK_OK && strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
     if (st != SOUK_OK)
-        goto db_failed;
+        return -1;
     if (!inserted) {
-        *duplicate = 1;
-        st = souk_db_exec(c->db, "ROLLBACK");
-        if (st != SOUK_OK)
-            goto db_failed;
-        return SOUK_HANDLE_OK;
+        it->verdict = ITEM_DUPLICATE;
+        return exec_ok(c, "RELEASE SAVEPOINT message") ? 0 : -1;
     }
     souk_handler_ctx ctx = {.cfg = c->cfg,
                             .service = c->def->service,
                             .db = c->db,
-                            .msg = msg,
-                            .payload = payload,
+                            .msg = &it->msg,
+                            .payload = it->payload,
                             .service_state = c->service_state};
-    souk_handler_result result = c->def->handlers[type](&ctx);
+    souk_handler_result result = c->def->handlers[it->type](&ctx);
     const char *delay = souk_config_str(c->cfg, SOUK_CFG_FAULT_HANDLER_DELAY_MS);
     if (delay[0])
         sleep_ms(strtol(delay, NULL, 10));
     const char *retry_order = souk_config_str(c->cfg, SOUK_CFG_FAULT_RETRY_ORDER);
-    if (retry_order[0] && strcmp(retry_order, msg->correlation_id) == 0 &&
-        result == SOUK_HANDLE_OK) {
+    if (result == SOUK_HANDLE_OK && retry_order[0] &&
+        strcmp(retry_order, it->msg.correlation_id) == 0) {
         snprintf(ctx.error, sizeof ctx.error, "injected transient failure");
         result = SOUK_HANDLE_RETRY;
     }
+    if (PQstatus(c->db) != CONNECTION_OK)
+        return -1;
     if (result == SOUK_HANDLE_OK) {
-        st = souk_db_exec(c->db, "COMMIT");
-        if (st != SOUK_OK)
-            goto db_failed;
-        const char *kill_order = souk_config_str(c->cfg, SOUK_CFG_FAULT_KILL_AFTER_COMMIT);
-        if (kill_order[0] && strcmp(kill_order, msg->correlation_id) == 0) {
-            SOUK_LOG_MSG(SOUK_LOG_WARN, msg->correlation_id, msg->message_id,
+        it->verdict = ITEM_OK;
+        return exec_ok(c, "RELEASE SAVEPOINT message") ? 0 : -1;
+    }
+    it->verdict = result == SOUK_HANDLE_RETRY ? ITEM_RETRY : ITEM_REJECT;
+    snprintf(it->why, sizeof it->why, "%s", ctx.error[0] ? ctx.error : "handler failed");
+    return exec_ok(c, "ROLLBACK TO SAVEPOINT message") ? 0 : -1;
+}
+
+/* Handles the batch's messages in one transaction, so that one commit (one
+ * WAL flush) covers them all. When the database fails, every message to be
+ * handled is requeued without counting an attempt: retries would only burn
+ * while the database is away. */
+static void handle_batch(struct consumer *c, struct item *items, int count)
+{
+    int todo = 0;
+    for (int i = 0; i < count; i++)
+        todo += items[i].verdict == ITEM_HANDLE;
+    if (todo == 0)
+        return;
+    souk_status st = SOUK_OK;
+    if (!c->db)
+        c->db = souk_db_connect(c->cfg, c->def->schema, &st);
+    int failed = !c->db || !exec_ok(c, "BEGIN");
+    for (int i = 0; i < count && !failed; i++)
+        if (items[i].verdict == ITEM_HANDLE)
+            failed = handle_in_transaction(c, &items[i]) != 0;
+    if (!failed)
+        failed = !exec_ok(c, "COMMIT");
+    if (failed) {
+        if (c->db && PQstatus(c->db) == CONNECTION_OK) {
+            PGresult *rb = PQexec(c->db, "ROLLBACK");
+            PQclear(rb);
+        } else {
+            PQfinish(c->db);
+            c->db = NULL;
+        }
+        for (int i = 0; i < count; i++) {
+            if (!items[i].checked)
+                continue; /* could not be handled at all: still dead-lettered */
+            items[i].verdict = ITEM_REQUEUE;
+            snprintf(items[i].why, sizeof items[i].why, "database unavailable");
+        }
+        return;
+    }
+    const char *kill_order = souk_config_str(c->cfg, SOUK_CFG_FAULT_KILL_AFTER_COMMIT);
+    for (int i = 0; i < count && kill_order[0]; i++) {
+        if (items[i].verdict == ITEM_OK && strcmp(kill_order, items[i].msg.correlation_id) == 0) {
+            SOUK_LOG_MSG(SOUK_LOG_WARN, items[i].msg.correlation_id, items[i].msg.message_id,
                          "injected crash after commit, before ack");
             raise(SIGKILL);
         }
-        return SOUK_HANDLE_OK;
     }
-    snprintf(why, whylen, "%s", ctx.error[0] ? ctx.error : "handler failed");
-    if (PQstatus(c->db) != CONNECTION_OK) {
-        st = SOUK_EDB_UNAVAILABLE;
-        goto db_failed;
-    }
-    st = souk_db_exec(c->db, "ROLLBACK");
-    if (st != SOUK_OK)
-        goto db_failed;
-    return result;
-db_failed:
-    snprintf(why, whylen, "database: %s", souk_strerror(st));
-    if (PQstatus(c->db) != CONNECTION_OK || st == SOUK_EDB_UNAVAILABLE) {
-        PQfinish(c->db);
-        c->db = NULL;
-        *db_down = 1;
-        return SOUK_HANDLE_RETRY;
-    }
-    PGresult *rb = PQexec(c->db, "ROLLBACK");
-    PQclear(rb);
-    return SOUK_HANDLE_REJECT;
 }
 
-/* Handles one delivery. Returns OUTCOME_ACK when the message is done with
- * (handled, duplicate, retried or dead-lettered, each confirmed), or
- * OUTCOME_REQUEUE when it must go back to the queue untouched. */
-static enum outcome handle_delivery(struct consumer *c, const amqp_envelope_t *delivery)
+/* Acts on each verdict after the commit. Returns -1 when the channel broke. */
+static int settle_batch(struct consumer *c, struct item *items, int count)
 {
-    souk_envelope msg;
-    char why[512] = "";
-    char exchange[SOUK_ID_CAP];
-    size_t elen =
-        delivery->exchange.len < sizeof exchange - 1 ? delivery->exchange.len : sizeof exchange - 1;
-    memcpy(exchange, delivery->exchange.bytes, elen);
-    exchange[elen] = '\0';
-    enum outcome outcome = OUTCOME_ACK;
-    json_object *payload = NULL;
-
-    souk_status st = souk_envelope_decode(&delivery->message, exchange, &msg, why, sizeof why);
-    if (st != SOUK_OK) {
-        if (!msg.message_id[0])
-            souk_uuid_v4(msg.message_id);
-        if (!msg.type[0])
-            snprintf(msg.type, sizeof msg.type, "unknown");
-        st = dead_letter(c, &msg, why);
-        goto out;
+    amqp_connection_state_t state = souk_amqp_state(c->amqp);
+    int broken = 0, backoff = 0;
+    for (int i = 0; i < count; i++) {
+        struct item *it = &items[i];
+        souk_status st = SOUK_OK;
+        switch (it->verdict) {
+        case ITEM_OK:
+        case ITEM_DUPLICATE:
+            SOUK_LOG_MSG(SOUK_LOG_DEBUG, it->msg.correlation_id, it->msg.message_id, "%s type=%s",
+                         it->verdict == ITEM_OK ? "handled" : "duplicate ignored", it->msg.type);
+            break;
+        case ITEM_RETRY: st = retry_later(c, &it->msg, it->why); break;
+        case ITEM_REJECT:
+        case ITEM_HANDLE: st = dead_letter(c, &it->msg, it->why); break;
+        case ITEM_REQUEUE: st = SOUK_EDB_UNAVAILABLE; break;
+        }
+        int rc;
+        if (st == SOUK_OK) {
+            rc = amqp_basic_ack(state, SOUK_AMQP_CHANNEL, it->delivery.delivery_tag, 0);
+        } else {
+            /* Not handled, or its retry or dead letter was not confirmed: put
+             * it back rather than lose it. */
+            SOUK_LOG_MSG(SOUK_LOG_WARN, it->msg.correlation_id, it->msg.message_id, "requeued: %s",
+                         it->verdict == ITEM_REQUEUE ? it->why : souk_strerror(st));
+            backoff = 1;
+            rc = amqp_basic_reject(state, SOUK_AMQP_CHANNEL, it->delivery.delivery_tag, 1);
+        }
+        broken |= rc != AMQP_STATUS_OK;
     }
-    souk_event_type type = souk_event_from_name(msg.type, strlen(msg.type));
-    if (type == SOUK_EVENT_UNKNOWN || !souk_service_consumes(c->def->service, type) ||
-        !c->def->handlers[type]) {
-        snprintf(why, sizeof why, "no handler for event type '%s' in %s", msg.type, c->queue);
-        st = dead_letter(c, &msg, why);
-        goto out;
-    }
-    enum json_tokener_error jerr;
-    payload = json_tokener_parse_verbose(msg.body, &jerr);
-    if (!payload || !json_object_is_type(payload, json_type_object)) {
-        snprintf(why, sizeof why, "payload is not a JSON object: %s",
-                 payload ? "wrong type" : json_tokener_error_desc(jerr));
-        st = dead_letter(c, &msg, why);
-        goto out;
-    }
-    char schema_name[96];
-    snprintf(schema_name, sizeof schema_name, "events/%s", msg.type);
-    const souk_jsonschema *schema = souk_schema_get(schema_name);
-    char schema_err[300];
-    if (schema &&
-        souk_jsonschema_validate(schema, payload, schema_err, sizeof schema_err) != SOUK_OK) {
-        snprintf(why, sizeof why, "schema validation failed: %s", schema_err);
-        st = dead_letter(c, &msg, why);
-        goto out;
-    }
-    int duplicate = 0, db_down = 0;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    souk_handler_result result =
-        run_in_transaction(c, &msg, payload, type, why, sizeof why, &duplicate, &db_down);
-    if (db_down) {
-        SOUK_LOG_MSG(SOUK_LOG_WARN, msg.correlation_id, msg.message_id, "requeued: %s", why);
-        outcome = OUTCOME_REQUEUE;
-        goto done;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long micros = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
-    switch (result) {
-    case SOUK_HANDLE_OK:
-        SOUK_LOG_MSG(SOUK_LOG_DEBUG, msg.correlation_id, msg.message_id, "%s type=%s us=%ld",
-                     duplicate ? "duplicate ignored" : "handled", msg.type, micros);
-        st = SOUK_OK;
-        break;
-    case SOUK_HANDLE_RETRY: st = retry_later(c, &msg, why); break;
-    case SOUK_HANDLE_REJECT: st = dead_letter(c, &msg, why); break;
-    }
-out:
-    if (st != SOUK_OK) {
-        /* The retry or dead letter was not confirmed: put the message back
-         * rather than lose it. */
-        SOUK_LOG_MSG(SOUK_LOG_WARN, msg.correlation_id, msg.message_id,
-                     "requeued: could not forward (%s)", souk_strerror(st));
-        outcome = OUTCOME_REQUEUE;
-    }
-done:
-    json_object_put(payload);
-    souk_envelope_clear(&msg);
-    return outcome;
+    if (backoff)
+        backoff_sleep(500); /* the database or broker is down: do not spin */
+    return broken ? -1 : 0;
 }
+
+#define BATCH_MAX 32
 
 static void consumer_disconnect(struct consumer *c)
 {
@@ -319,6 +344,7 @@ static void *consumer_main(void *arg)
 {
     struct consumer *c = arg;
     long backoff = 200;
+    struct item *items = souk_calloc(BATCH_MAX, sizeof *items);
     c->publisher = souk_publisher_new(c->cfg, c->def->service);
     if (c->def->thread_init)
         c->service_state = c->def->thread_init(c->cfg);
@@ -339,28 +365,38 @@ static void *consumer_main(void *arg)
         }
         amqp_connection_state_t state = souk_amqp_state(c->amqp);
         amqp_maybe_release_buffers(state);
-        amqp_envelope_t delivery;
-        struct timeval tv = {.tv_sec = 0, .tv_usec = 250000};
-        amqp_rpc_reply_t reply = amqp_consume_message(state, &delivery, &tv, 0);
-        if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-            reply.library_error == AMQP_STATUS_TIMEOUT)
-            continue;
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
-            SOUK_LOG(SOUK_LOG_WARN, "consumer %d lost the broker (%s); reconnecting", c->index,
-                     souk_strerror(souk_amqp_reply_status(reply)));
-            consumer_disconnect(c);
-            continue;
+        /* Wait for one delivery, then take whatever else has already
+         * arrived (up to BATCH_MAX) without waiting. */
+        int count = 0, lost = 0;
+        while (count < BATCH_MAX) {
+            struct timeval tv = {.tv_sec = 0, .tv_usec = count == 0 ? 250000 : 0};
+            amqp_rpc_reply_t reply = amqp_consume_message(state, &items[count].delivery, &tv, 0);
+            if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+                reply.library_error == AMQP_STATUS_TIMEOUT)
+                break;
+            if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+                SOUK_LOG(SOUK_LOG_WARN, "consumer %d lost the broker (%s); reconnecting", c->index,
+                         souk_strerror(souk_amqp_reply_status(reply)));
+                lost = 1;
+                break;
+            }
+            memset(&items[count].msg, 0, sizeof items[count].msg);
+            items[count].why[0] = '\0';
+            prepare(c, &items[count]);
+            count++;
         }
-        enum outcome outcome = handle_delivery(c, &delivery);
-        int rc;
-        if (outcome == OUTCOME_ACK) {
-            rc = amqp_basic_ack(state, SOUK_AMQP_CHANNEL, delivery.delivery_tag, 0);
-        } else {
-            backoff_sleep(500); /* the database or broker is down: do not spin */
-            rc = amqp_basic_reject(state, SOUK_AMQP_CHANNEL, delivery.delivery_tag, 1);
+        if (count > 0) {
+            handle_batch(c, items, count);
+            /* Unacked deliveries of a lost channel are redelivered by the broker. */
+            if (!lost && settle_batch(c, items, count) != 0)
+                lost = 1;
         }
-        amqp_destroy_envelope(&delivery);
-        if (rc != AMQP_STATUS_OK)
+        for (int i = 0; i < count; i++) {
+            json_object_put(items[i].payload);
+            souk_envelope_clear(&items[i].msg);
+            amqp_destroy_envelope(&items[i].delivery);
+        }
+        if (lost)
             consumer_disconnect(c);
     }
     consumer_disconnect(c);
@@ -369,6 +405,7 @@ static void *consumer_main(void *arg)
     souk_publisher_free(c->publisher);
     if (c->def->thread_free)
         c->def->thread_free(c->service_state);
+    free(items);
     SOUK_LOG(SOUK_LOG_INFO, "consumer %d stopped", c->index);
     return NULL;
 }

@@ -1,5 +1,5 @@
--- Every saga event analytics has seen, and a running count per type. The
--- summaries of the analytics endpoint are computed from these.
+-- Every saga event analytics has seen. The summaries are computed from it
+-- (no shared counter row, which would serialise every consumer's commit).
 CREATE TABLE order_events (
     id bigserial PRIMARY KEY,
     message_id uuid NOT NULL,
@@ -12,7 +12,3 @@ CREATE TABLE order_events (
 );
 CREATE INDEX order_events_order ON order_events (order_id, occurred_at);
 
-CREATE TABLE event_counts (
-    type text PRIMARY KEY,
-    count bigint NOT NULL
-);

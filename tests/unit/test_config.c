@@ -63,7 +63,7 @@ Test(config, schema_urls_default_to_the_schema_role_on_the_shared_server)
     char err[256];
     cr_assert_eq(souk_config_load(&cfg, "inventory", err, sizeof err), SOUK_OK);
     const char *const *keys, *const *values;
-    souk_config_db_params(cfg, SOUK_SCHEMA_INVENTORY, &keys, &values);
+    souk_config_db_params(cfg, SOUK_SCHEMA_INVENTORY, 0, &keys, &values);
     cr_assert_str_eq(values[0], "postgresql://db:5/shop");
     cr_assert_str_eq(keys[1], "user");
     cr_assert_str_eq(values[1], "souk_inventory");
@@ -77,9 +77,13 @@ Test(config, a_schema_can_move_to_its_own_server)
     char err[256];
     cr_assert_eq(souk_config_load(&cfg, "payment", err, sizeof err), SOUK_OK);
     const char *const *keys, *const *values;
-    souk_config_db_params(cfg, SOUK_SCHEMA_PAYMENT, &keys, &values);
+    souk_config_db_params(cfg, SOUK_SCHEMA_PAYMENT, 0, &keys, &values);
     cr_assert_str_eq(values[0], "postgresql://pay@elsewhere/payments");
     cr_assert_null(keys[1]);
+    /* the gateway reaches the moved schema as its own reader role */
+    souk_config_db_params(cfg, SOUK_SCHEMA_PAYMENT, 1, &keys, &values);
+    cr_assert_str_eq(values[0], "postgresql://pay@elsewhere/payments");
+    cr_assert_str_eq(values[1], "souk_payment_gateway");
     souk_config_free(cfg);
 }
 
