@@ -68,6 +68,10 @@
     X(DB_POOL_SIZE, "SOUK_DB_POOL_SIZE", COUNT, "8", "gateway connections per schema")             \
     X(CATALOG_CACHE_TTL_MS, "SOUK_CATALOG_CACHE_TTL_MS", COUNT, "2000",                            \
       "longest a gateway serves a product after another gateway changed it")                       \
+    X(SAGA_DEADLINE_S, "SOUK_SAGA_DEADLINE_S", COUNT, "120",                                       \
+      "an order not final after this many seconds is cancelled (timed_out)")                       \
+    X(SHIPPING_UNSERVED_COUNTRIES, "SOUK_SHIPPING_UNSERVED_COUNTRIES", STRING, "AQ",               \
+      "comma-separated ISO countries shipping refuses (ShippingFailed)")                           \
     X(FAULT_KILL_AFTER_COMMIT, "SOUK_FAULT_KILL_AFTER_COMMIT", STRING, "",                         \
       "test hook: a worker SIGKILLs itself after committing a message of this order id")           \
     X(FAULT_RETRY_ORDER, "SOUK_FAULT_RETRY_ORDER", STRING, "",                                     \

@@ -402,3 +402,11 @@ const souk_jsonschema *souk_schema_get(const char *name)
             return parsed[i];
     return NULL;
 }
+
+const char *souk_schema_text(const char *name)
+{
+    for (size_t i = 0; i < souk_embedded_schema_count; i++)
+        if (strcmp(souk_embedded_schemas[i].name, name) == 0)
+            return souk_embedded_schemas[i].text;
+    return NULL;
+}

@@ -33,4 +33,7 @@ souk_status souk_jsonschema_validate(const souk_jsonschema *schema, json_object 
  * there is none. Parsed once, shared, never freed; thread-safe. */
 const souk_jsonschema *souk_schema_get(const char *name);
 
+/* The text of the embedded schema name, or NULL. */
+const char *souk_schema_text(const char *name);
+
 #endif

@@ -4,7 +4,8 @@
  *   properties: message_id (UUID), correlation_id (order id), type (event),
  *               timestamp, app_id (producer), content_type application/json,
  *               delivery_mode persistent
- *   headers:    causation_id, schema_version, request_id, and on retries and
+ *   headers:    causation_id, schema_version, request_id, occurred_at (ISO 8601
+ *               with milliseconds, as timestamp has only seconds), and on retries and
  *               dead letters x-souk-attempts, x-souk-error,
  *               x-souk-original-exchange, x-souk-first-failure */
 #ifndef SOUK_EVENTS_ENVELOPE_H
@@ -27,6 +28,7 @@ typedef struct souk_envelope {
     char request_id[SOUK_ID_CAP];
     char original_exchange[SOUK_ID_CAP];
     char first_failure[SOUK_ID_CAP];
+    char occurred_at[SOUK_ID_CAP]; /* ISO 8601 with ms: when the producer committed it */
     char error[512];
     int64_t timestamp; /* seconds since the epoch */
     int schema_version;
@@ -48,7 +50,7 @@ void souk_envelope_clear(souk_envelope *env);
 /* Builds properties and headers for publishing env. entries must have room
  * for SOUK_ENVELOPE_MAX_HEADERS; props points into env and entries, which
  * must outlive the publish call. */
-#define SOUK_ENVELOPE_MAX_HEADERS 8
+#define SOUK_ENVELOPE_MAX_HEADERS 9
 void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
                               amqp_table_entry_t *entries);
 

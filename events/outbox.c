@@ -118,7 +118,8 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     PGresult *res = PQexecParams(
         r->db,
         "SELECT id, message_id, exchange, type, correlation_id, causation_id, request_id, "
-        "schema_version, payload, extract(epoch FROM created_at)::bigint "
+        "schema_version, payload, extract(epoch FROM created_at)::bigint, "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
         "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         1, NULL, params, NULL, NULL, 0);
     if (souk_db_result_status(r->db, res) != SOUK_OK) {
@@ -146,6 +147,7 @@ static int relay_batch(souk_relay *r, int batch, int *published)
         p->env.body = PQgetvalue(res, i, 8);
         p->env.body_len = (size_t)PQgetlength(res, i, 8);
         p->env.timestamp = strtoll(PQgetvalue(res, i, 9), NULL, 10);
+        copy_field(p->env.occurred_at, sizeof p->env.occurred_at, res, i, 10);
         snprintf(p->env.app_id, sizeof p->env.app_id, "%s", souk_service_name(r->service));
         items[i] = (souk_publish_item){.exchange = p->exchange, .routing_key = "", .env = &p->env};
     }

@@ -23,11 +23,16 @@ static const char *const service_names[SOUK_SERVICE_COUNT + 1] = {
         "gateway",
 };
 
-/* The saga table of ARCHITECTURE.md. OrderCancelled also reaches inventory
- * and payment so that a saga cancelled by its deadline is fully compensated. */
+/* The saga table of ARCHITECTURE.md, plus: OrderCancelled also reaches
+ * inventory and payment, so that a saga cancelled by its deadline is fully
+ * compensated; and the order service hears every step of its orders
+ * (StockReserved, PaymentSucceeded, ShippingFailed, StockReleased) to move
+ * the status through STOCK_RESERVED and PAID and keep the full timeline. */
 static const unsigned consumes[SOUK_SERVICE_COUNT + 1] = {
     [SOUK_SERVICE_ORDER] = BIT(CART_CHECKED_OUT) | BIT(STOCK_RESERVATION_FAILED) |
-                           BIT(PAYMENT_FAILED) | BIT(PAYMENT_REFUNDED) | BIT(SHIPPING_CREATED),
+                           BIT(PAYMENT_FAILED) | BIT(PAYMENT_REFUNDED) | BIT(SHIPPING_CREATED) |
+                           BIT(STOCK_RESERVED) | BIT(PAYMENT_SUCCEEDED) | BIT(SHIPPING_FAILED) |
+                           BIT(STOCK_RELEASED),
     [SOUK_SERVICE_INVENTORY] = BIT(ORDER_CREATED) | BIT(PAYMENT_FAILED) | BIT(PAYMENT_REFUNDED) |
                                BIT(ORDER_COMPLETED) | BIT(ORDER_CANCELLED),
     [SOUK_SERVICE_PAYMENT] = BIT(STOCK_RESERVED) | BIT(SHIPPING_FAILED) | BIT(ORDER_CANCELLED),

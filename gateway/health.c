@@ -8,25 +8,22 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "events/amqp.h"
-#include "gateway/http.h"
 
 /* The gateway owns these schemas; all must answer for it to be ready. */
 static const souk_db_schema gateway_schemas[] = {SOUK_SCHEMA_IDENTITY, SOUK_SCHEMA_CATALOG,
                                                  SOUK_SCHEMA_CART};
 
-static int handle_healthz(struct mg_connection *conn, void *data)
+void souk_health_alive(souk_request *req)
 {
-    (void)data;
     json_object *body = json_object_new_object();
     json_object_object_add(body, "status", json_object_new_string("alive"));
-    souk_http_send_json(conn, 200, body);
+    souk_http_respond(req, 200, body);
     json_object_put(body);
-    return 200;
 }
 
-static int handle_readyz(struct mg_connection *conn, void *data)
+void souk_health_ready(souk_request *req)
 {
-    const souk_config *cfg = data;
+    const souk_config *cfg = req->gw->cfg;
     souk_status db = SOUK_OK;
     for (size_t i = 0; i < sizeof gateway_schemas / sizeof gateway_schemas[0] && db == SOUK_OK; i++)
         db = souk_db_ping(cfg, gateway_schemas[i]);
@@ -41,21 +38,14 @@ static int handle_readyz(struct mg_connection *conn, void *data)
         json_object *body = json_object_new_object();
         json_object_object_add(body, "status", json_object_new_string("ready"));
         json_object_object_add(body, "checks", checks);
-        souk_http_send_json(conn, 200, body);
+        souk_http_respond(req, 200, body);
         json_object_put(body);
-        return 200;
+        return;
     }
     char message[128];
     snprintf(message, sizeof message, "not ready: %s%s%s unreachable",
              db != SOUK_OK ? "postgresql" : "", db != SOUK_OK && mq != SOUK_OK ? " and " : "",
              mq != SOUK_OK ? "rabbitmq" : "");
     SOUK_LOG(SOUK_LOG_WARN, "%s", message);
-    souk_http_send_error(conn, 503, "NOT_READY", message, checks);
-    return 503;
-}
-
-void souk_health_register(struct mg_context *ctx, const souk_config *cfg)
-{
-    mg_set_request_handler(ctx, "/healthz$", handle_healthz, NULL);
-    mg_set_request_handler(ctx, "/readyz$", handle_readyz, (void *)cfg);
+    souk_http_fail(req, 503, "NOT_READY", message, checks);
 }

@@ -2,11 +2,9 @@
 #ifndef SOUK_GATEWAY_HEALTH_H
 #define SOUK_GATEWAY_HEALTH_H
 
-#include <civetweb.h>
+#include "gateway/http.h"
 
-#include "core/config.h"
-
-/* Registers both endpoints on ctx; cfg must outlive the server. */
-void souk_health_register(struct mg_context *ctx, const souk_config *cfg);
+void souk_health_alive(souk_request *req); /* GET /healthz */
+void souk_health_ready(souk_request *req); /* GET /readyz */
 
 #endif

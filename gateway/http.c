@@ -1,7 +1,16 @@
-/* Writing JSON responses with civetweb. */
+/* Request helpers and JSON answers over civetweb. */
 #include "gateway/http.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/jsonschema.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 const char *souk_http_reason(int status)
 {
@@ -25,19 +34,34 @@ const char *souk_http_reason(int status)
     }
 }
 
-void souk_http_send_json(struct mg_connection *conn, int status, json_object *body)
+void souk_http_add_header(souk_request *req, const char *name, const char *value)
+{
+    size_t len = strlen(req->extra_headers);
+    snprintf(req->extra_headers + len, sizeof req->extra_headers - len, "%s: %s\r\n", name, value);
+}
+
+static void send_raw(souk_request *req, int status, const char *content_type, const char *body,
+                     size_t len)
+{
+    mg_printf(req->conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+              "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s\r\n",
+              status, souk_http_reason(status), content_type, len, req->request_id,
+              req->extra_headers);
+    if (len && strcmp(req->info->request_method, "HEAD") != 0)
+        mg_write(req->conn, body, len);
+    req->status = status;
+}
+
+void souk_http_respond(souk_request *req, int status, json_object *body)
 {
     size_t len = 0;
     const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n\r\n",
-              status, souk_http_reason(status), len);
-    mg_write(conn, text, len);
+    send_raw(req, status, "application/json", text, len);
 }
 
-void souk_http_send_error(struct mg_connection *conn, int status, const char *code,
-                          const char *message, json_object *details)
+void souk_http_fail(souk_request *req, int status, const char *code, const char *message,
+                    json_object *details)
 {
     json_object *body = json_object_new_object();
     json_object *error = json_object_new_object();
@@ -46,6 +70,179 @@ void souk_http_send_error(struct mg_connection *conn, int status, const char *co
     if (details)
         json_object_object_add(error, "details", details);
     json_object_object_add(body, "error", error);
-    souk_http_send_json(conn, status, body);
+    json_object_object_add(body, "request_id", json_object_new_string(req->request_id));
+    souk_http_respond(req, status, body);
     json_object_put(body);
+}
+
+void souk_http_internal(souk_request *req, const char *what, souk_status status)
+{
+    SOUK_LOG(SOUK_LOG_ERROR, "request failed request_id=%s path=%s what=\"%s\" error=\"%s\"",
+             req->request_id, req->info->local_uri, what, souk_strerror(status));
+    souk_http_fail(req, 500, "INTERNAL", "internal error; quote the request id when reporting it",
+                   NULL);
+}
+
+void souk_http_fail_status(souk_request *req, const char *what, souk_status status)
+{
+    if (status == SOUK_EDB_UNAVAILABLE || status == SOUK_EAMQP_UNAVAILABLE) {
+        SOUK_LOG(SOUK_LOG_WARN, "dependency unavailable request_id=%s what=\"%s\"", req->request_id,
+                 what);
+        souk_http_add_header(req, "Retry-After", "1");
+        souk_http_fail(req, 503, "UNAVAILABLE", "a dependency is unavailable; retry shortly", NULL);
+        return;
+    }
+    souk_http_internal(req, what, status);
+}
+
+const char *souk_http_header(const souk_request *req, const char *name)
+{
+    return mg_get_header(req->conn, name);
+}
+
+json_object *souk_http_read_json(souk_request *req, const char *schema)
+{
+    long long max = (long long)souk_config_int(req->gw->cfg, SOUK_CFG_MAX_BODY_BYTES);
+    if (req->info->content_length > max) {
+        char message[96];
+        snprintf(message, sizeof message, "request body is over %lld bytes", max);
+        souk_http_fail(req, 413, "BODY_TOO_LARGE", message, NULL);
+        return NULL;
+    }
+    const char *type = souk_http_header(req, "Content-Type");
+    if (!type || strncasecmp(type, "application/json", 16) != 0 ||
+        (type[16] != '\0' && type[16] != ';' && type[16] != ' ')) {
+        souk_http_fail(req, 415, "UNSUPPORTED_MEDIA_TYPE",
+                       "send the body as Content-Type: application/json", NULL);
+        return NULL;
+    }
+    char *body = souk_malloc((size_t)max + 2);
+    size_t len = 0;
+    for (;;) {
+        int n = mg_read(req->conn, body + len, (size_t)max + 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len > (size_t)max)
+            break;
+    }
+    if (len > (size_t)max) {
+        free(body);
+        char message[96];
+        snprintf(message, sizeof message, "request body is over %lld bytes", max);
+        souk_http_fail(req, 413, "BODY_TOO_LARGE", message, NULL);
+        return NULL;
+    }
+    body[len] = '\0';
+    json_tokener *tok = json_tokener_new();
+    json_object *doc = json_tokener_parse_ex(tok, body, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t offset = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    free(body);
+    if (!doc || jerr != json_tokener_success || offset != len) {
+        json_object_put(doc);
+        char message[160];
+        snprintf(message, sizeof message, "body is not valid JSON: %s at offset %zu",
+                 jerr == json_tokener_success ? "trailing characters"
+                                              : json_tokener_error_desc(jerr),
+                 offset);
+        souk_http_fail(req, 400, "MALFORMED_JSON", message, NULL);
+        return NULL;
+    }
+    if (!schema)
+        return doc;
+    char name[96];
+    snprintf(name, sizeof name, "http/%s", schema);
+    const souk_jsonschema *s = souk_schema_get(name);
+    souk_assert(s != NULL);
+    char why[300];
+    if (souk_jsonschema_validate(s, doc, why, sizeof why) != SOUK_OK) {
+        json_object_put(doc);
+        /* why is "<json pointer>: <reason>" */
+        const char *sep = strstr(why, ": ");
+        json_object *details = json_object_new_object();
+        char field[200] = "";
+        if (sep) {
+            size_t n = (size_t)(sep - why);
+            snprintf(field, sizeof field, "%.*s", (int)(n < sizeof field ? n : sizeof field - 1),
+                     why);
+        }
+        const char *pretty = field[0] == '/' && field[1] ? field + 1 : field;
+        json_object_object_add(details, "field", json_object_new_string(pretty));
+        json_object_object_add(details, "reason", json_object_new_string(sep ? sep + 2 : why));
+        char message[600];
+        snprintf(message, sizeof message, "%s: %s", pretty[0] ? pretty : "body",
+                 sep ? sep + 2 : why);
+        souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
+        return NULL;
+    }
+    return doc;
+}
+
+static void unauthorized(souk_request *req)
+{
+    char value[160];
+    if (req->auth_error[0])
+        snprintf(value, sizeof value,
+                 "Bearer realm=\"souk\", error=\"invalid_token\", error_description=\"%s\"",
+                 req->auth_error);
+    else
+        snprintf(value, sizeof value, "Bearer realm=\"souk\"");
+    souk_http_add_header(req, "WWW-Authenticate", value);
+    char message[128];
+    snprintf(message, sizeof message, "%s%s",
+             req->auth_error[0] ? "invalid access token: " : "an access token is required",
+             req->auth_error);
+    souk_http_fail(req, 401, "UNAUTHORIZED", message, NULL);
+}
+
+int souk_http_require_user(souk_request *req)
+{
+    if (req->authenticated)
+        return 1;
+    unauthorized(req);
+    return 0;
+}
+
+int souk_http_require_admin(souk_request *req)
+{
+    if (!souk_http_require_user(req))
+        return 0;
+    if (strcmp(req->claims.role, "admin") == 0)
+        return 1;
+    souk_http_fail(req, 403, "FORBIDDEN", "this needs the admin role", NULL);
+    return 0;
+}
+
+int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap)
+{
+    const char *qs = req->info->query_string;
+    if (!qs)
+        return 0;
+    return mg_get_var(qs, strlen(qs), name, buf, cap) >= 0;
+}
+
+int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
+                         long *out)
+{
+    char text[32];
+    if (!souk_http_query_text(req, name, text, sizeof text)) {
+        *out = def;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        char message[128];
+        snprintf(message, sizeof message, "query parameter %s must be an integer from %ld to %ld",
+                 name, min, max);
+        json_object *details = json_object_new_object();
+        json_object_object_add(details, "field", json_object_new_string(name));
+        souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }

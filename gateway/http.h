@@ -1,17 +1,71 @@
-/* JSON responses and the gateway's error contract:
- *   {"error": {"code": "...", "message": "...", "details": ...}, "request_id": "..."} */
+/* One HTTP request in the gateway and the error contract every answer
+ * follows:
+ *   {"error": {"code": "...", "message": "...", "details": ...}, "request_id": "..."}
+ * Helpers here read and check JSON bodies (size cap -> 413, content type ->
+ * 415, syntax -> 400, JSON Schema in schemas/http/ -> 400 naming the field),
+ * authenticate bearer tokens (401 with WWW-Authenticate) and check roles
+ * (403). A helper that fails has already answered; the handler returns. */
 #ifndef SOUK_GATEWAY_HTTP_H
 #define SOUK_GATEWAY_HTTP_H
 
 #include <civetweb.h>
 #include <json-c/json.h>
 
-/* Sends body (owned by the caller) as application/json with status. */
-void souk_http_send_json(struct mg_connection *conn, int status, json_object *body);
+#include "core/status.h"
+#include "gateway/app.h"
+#include "gateway/jwt.h"
 
-/* Sends the error contract. details may be NULL; it is consumed. */
-void souk_http_send_error(struct mg_connection *conn, int status, const char *code,
-                          const char *message, json_object *details);
+#define SOUK_HTTP_MAX_PARAMS 4
+
+typedef struct souk_request {
+    struct mg_connection *conn;
+    const struct mg_request_info *info;
+    souk_gateway *gw;
+    char request_id[64];
+    char params[SOUK_HTTP_MAX_PARAMS][128]; /* path parameters, in pattern order */
+    int authenticated;
+    souk_jwt_claims claims;
+    char auth_error[64];
+    int status; /* of the answer sent, 0 before */
+    char extra_headers[512];
+} souk_request;
+
+/* Adds "Name: value\r\n" to the headers of the answer still to be sent. */
+void souk_http_add_header(souk_request *req, const char *name, const char *value);
+
+/* Sends body (borrowed) as JSON with status. */
+void souk_http_respond(souk_request *req, int status, json_object *body);
+
+/* Sends the error contract. details (may be NULL) is consumed. */
+void souk_http_fail(souk_request *req, int status, const char *code, const char *message,
+                    json_object *details);
+
+/* Sends a 500 that leaks nothing, logging what happened with the request id. */
+void souk_http_internal(souk_request *req, const char *what, souk_status status);
+
+/* Sends 503 when a dependency is down, else 500. */
+void souk_http_fail_status(souk_request *req, const char *what, souk_status status);
+
+/* Reads the body as JSON and checks it against schemas/http/<schema>.json
+ * (schema may be NULL). Returns a new object, or NULL after answering. */
+json_object *souk_http_read_json(souk_request *req, const char *schema);
+
+/* Requires a valid bearer token; answers 401 otherwise. Returns 1 when ok. */
+int souk_http_require_user(souk_request *req);
+
+/* Requires a valid token with role admin; answers 401 or 403. */
+int souk_http_require_admin(souk_request *req);
+
+/* A header's value or NULL. */
+const char *souk_http_header(const souk_request *req, const char *name);
+
+/* Reads an integer query parameter in [min, max], default when absent.
+ * Returns 0, or -1 after answering 400. */
+int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
+                         long *out);
+
+/* Copies a query parameter (URL-decoded) into buf; returns 1 when present. */
+int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap);
 
 /* Reason phrase for a status code ("Not Found"). */
 const char *souk_http_reason(int status);

@@ -3,11 +3,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
-#include "gateway/health.h"
+#include "events/outbox.h"
+#include "gateway/accounts.h"
+#include "gateway/app.h"
+#include "gateway/server.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -66,7 +70,28 @@ int main(int argc, char **argv)
         mg_exit_library();
         return 1;
     }
-    souk_health_register(ctx, cfg);
+    souk_gateway *gw = souk_gateway_new(cfg, err, sizeof err);
+    if (!gw) {
+        fprintf(stderr, "souk-gateway: configuration error: %s\n", err);
+        mg_stop(ctx);
+        mg_exit_library();
+        souk_config_free(cfg);
+        return 2;
+    }
+    souk_server_register(ctx, gw);
+    /* The first admin; retried in the background of requests if the
+     * database is not up yet. */
+    for (int attempt = 0; attempt < 50; attempt++) {
+        if (souk_accounts_ensure_admin(gw) == SOUK_OK)
+            break;
+        struct timespec ts = {0, 200000000L};
+        nanosleep(&ts, NULL);
+    }
+    /* CartCheckedOut leaves through the cart outbox. */
+    souk_status st;
+    souk_relay *relay = souk_relay_start(cfg, SOUK_SCHEMA_CART, SOUK_SERVICE_GATEWAY, &st);
+    if (!relay)
+        SOUK_LOG(SOUK_LOG_ERROR, "cart outbox relay did not start: %s", souk_strerror(st));
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -80,6 +105,8 @@ int main(int argc, char **argv)
         pause();
     SOUK_LOG(SOUK_LOG_INFO, "gateway stopping");
     mg_stop(ctx);
+    souk_relay_stop(relay);
+    souk_gateway_free(gw);
     mg_exit_library();
     souk_config_free(cfg);
     return 0;

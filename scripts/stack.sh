@@ -377,8 +377,8 @@ proc_start() {
 
 procs_start_all() {
     proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
-    if [[ -x "$SOUK_BUILD_DIR/gateway/souk-psp" ]]; then
-        proc_start psp "$SOUK_BUILD_DIR/gateway/souk-psp"
+    if [[ -x "$SOUK_BUILD_DIR/psp/souk-psp" ]]; then
+        proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
     fi
     local svc
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "core/config.h"
+#include "core/status.h"
 #include "events/envelope.h"
 #include "events/topology.h"
 
@@ -27,6 +28,7 @@ typedef struct souk_handler_ctx {
     json_object *payload;     /* parsed and schema-checked body; owned by the runtime */
     void *service_state;      /* per consumer thread, from the service's init */
     char error[256];          /* why, on RETRY or REJECT */
+    souk_status db_status;    /* of the last failed statement (souk_saga_exec) */
 } souk_handler_ctx;
 
 typedef souk_handler_result (*souk_handler_fn)(souk_handler_ctx *ctx);

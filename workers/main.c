@@ -13,6 +13,7 @@
 #include "events/outbox.h"
 #include "events/topology.h"
 #include "workers/handler.h"
+#include "workers/order.h"
 #include "workers/runtime.h"
 
 static void usage(FILE *out)
@@ -144,12 +145,16 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    souk_order_deadline *deadline = NULL;
+    if (service == SOUK_SERVICE_ORDER)
+        deadline = souk_order_deadline_start(cfg);
     SOUK_LOG(SOUK_LOG_INFO, "worker started service=%s concurrency=%ld", argv[1], concurrency);
     int sig = 0;
     sigwait(&signals, &sig);
     SOUK_LOG(SOUK_LOG_INFO, "stopping on signal %d: finishing messages in hand", sig);
     souk_runtime_request_stop();
     souk_runtime_join(rt);
+    souk_order_deadline_stop(deadline);
     /* After the consumers, whose last commits may have added outbox rows. */
     souk_relay_stop(relay);
     SOUK_LOG(SOUK_LOG_INFO, "worker stopped");

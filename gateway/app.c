@@ -1,0 +1,96 @@
+/* Building and tearing down the gateway state. */
+#include "gateway/app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "gateway/catalog.h"
+#include "gateway/server.h"
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = souk_malloc(65536);
+    size_t n = fread(buf, 1, 65535, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static souk_status load_keys(souk_gateway *gw, char *err, size_t errlen)
+{
+    const souk_config *cfg = gw->cfg;
+    if (strcmp(souk_config_str(cfg, SOUK_CFG_JWT_ALG), "HS256") == 0) {
+        souk_status st = souk_jwt_keys_hs256(&gw->jwt, souk_config_str(cfg, SOUK_CFG_JWT_SECRET));
+        if (st != SOUK_OK)
+            snprintf(err, errlen, "SOUK_JWT_SECRET: must be at least 32 bytes");
+        return st;
+    }
+    char *private_pem = read_file(souk_config_str(cfg, SOUK_CFG_JWT_PRIVATE_KEY_FILE));
+    char *public_pem = read_file(souk_config_str(cfg, SOUK_CFG_JWT_PUBLIC_KEY_FILE));
+    souk_status st = SOUK_ECONFIG;
+    if (!private_pem || !public_pem)
+        snprintf(err, errlen, "SOUK_JWT_PRIVATE_KEY_FILE/SOUK_JWT_PUBLIC_KEY_FILE: cannot read");
+    else if ((st = souk_jwt_keys_rs256(&gw->jwt, private_pem, public_pem)) != SOUK_OK)
+        snprintf(err, errlen,
+                 "SOUK_JWT_PRIVATE_KEY_FILE: not a matching RSA key pair (2048+ bits)");
+    free(private_pem);
+    free(public_pem);
+    return st;
+}
+
+souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
+{
+    souk_gateway *gw = souk_calloc(1, sizeof *gw);
+    gw->cfg = cfg;
+    if (load_keys(gw, err, errlen) != SOUK_OK) {
+        free(gw);
+        return NULL;
+    }
+    int size = (int)souk_config_int(cfg, SOUK_CFG_DB_POOL_SIZE);
+    gw->identity = souk_dbpool_new(cfg, SOUK_SCHEMA_IDENTITY, 0, size);
+    gw->catalog = souk_dbpool_new(cfg, SOUK_SCHEMA_CATALOG, 0, size);
+    gw->cart = souk_dbpool_new(cfg, SOUK_SCHEMA_CART, 0, size);
+    gw->orders_read = souk_dbpool_new(cfg, SOUK_SCHEMA_ORDERS, 1, size);
+    gw->inventory_read = souk_dbpool_new(cfg, SOUK_SCHEMA_INVENTORY, 1, size);
+    gw->payment_read = souk_dbpool_new(cfg, SOUK_SCHEMA_PAYMENT, 1, size);
+    gw->shipping_read = souk_dbpool_new(cfg, SOUK_SCHEMA_SHIPPING, 1, size);
+    gw->analytics_read = souk_dbpool_new(cfg, SOUK_SCHEMA_ANALYTICS, 1, size);
+    gw->notification_read = souk_dbpool_new(cfg, SOUK_SCHEMA_NOTIFICATION, 1, size);
+    double rps = (double)souk_config_int(cfg, SOUK_CFG_RATE_LIMIT_RPS);
+    gw->api_limit =
+        souk_ratelimit_new(rps, (double)souk_config_int(cfg, SOUK_CFG_RATE_LIMIT_BURST));
+    double per_min = (double)souk_config_int(cfg, SOUK_CFG_LOGIN_LIMIT_PER_MIN);
+    gw->login_limit = souk_ratelimit_new(per_min / 60.0, per_min);
+    int count = 0;
+    const char *const *names = souk_server_route_names(&count);
+    gw->metrics = souk_metrics_new(names, count);
+    gw->products = souk_catalog_cache_new(gw);
+    souk_assert(gw->api_limit && gw->login_limit && gw->products);
+    return gw;
+}
+
+void souk_gateway_free(souk_gateway *gw)
+{
+    if (!gw)
+        return;
+    souk_catalog_cache_free(gw->products);
+    souk_metrics_free(gw->metrics);
+    souk_ratelimit_free(gw->api_limit);
+    souk_ratelimit_free(gw->login_limit);
+    souk_dbpool_free(gw->identity);
+    souk_dbpool_free(gw->catalog);
+    souk_dbpool_free(gw->cart);
+    souk_dbpool_free(gw->orders_read);
+    souk_dbpool_free(gw->inventory_read);
+    souk_dbpool_free(gw->payment_read);
+    souk_dbpool_free(gw->shipping_read);
+    souk_dbpool_free(gw->analytics_read);
+    souk_dbpool_free(gw->notification_read);
+    souk_jwt_keys_free(gw->jwt);
+    free(gw);
+}

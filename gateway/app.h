@@ -1,0 +1,42 @@
+/* The gateway's shared state, built once at start and read by every
+ * request thread: configuration, connection pools, keys, limiters, the
+ * product cache and the metrics. */
+#ifndef SOUK_GATEWAY_APP_H
+#define SOUK_GATEWAY_APP_H
+
+#include "core/config.h"
+#include "gateway/dbpool.h"
+#include "gateway/jwt.h"
+#include "gateway/metrics.h"
+#include "gateway/ratelimit.h"
+
+typedef struct souk_catalog_cache souk_catalog_cache;
+
+typedef struct souk_gateway {
+    const souk_config *cfg;
+    /* the schemas the gateway owns */
+    souk_dbpool *identity;
+    souk_dbpool *catalog;
+    souk_dbpool *cart;
+    /* other services' read models, as their souk_<schema>_gateway roles */
+    souk_dbpool *orders_read;
+    souk_dbpool *inventory_read;
+    souk_dbpool *payment_read;
+    souk_dbpool *shipping_read;
+    souk_dbpool *analytics_read;
+    souk_dbpool *notification_read;
+    souk_jwt_keys *jwt;
+    souk_ratelimit *api_limit;
+    souk_ratelimit *login_limit;
+    souk_catalog_cache *products;
+    souk_metrics *metrics;
+} souk_gateway;
+
+/* Builds the gateway state from cfg (which must outlive it). Returns NULL
+ * with a reason in err when the JWT keys are unusable. */
+souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+void souk_gateway_free(souk_gateway *gw);
+
+#endif

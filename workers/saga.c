@@ -1,0 +1,65 @@
+/* Saga handler helpers. */
+#include "workers/saga.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/db.h"
+#include "core/log.h"
+#include "events/outbox.h"
+
+const char *souk_saga_str(json_object *obj, const char *name)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, name, &v) || !json_object_is_type(v, json_type_string))
+        return "";
+    return json_object_get_string(v);
+}
+
+long long souk_saga_int(json_object *obj, const char *name)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, name, &v))
+        return 0;
+    return (long long)json_object_get_int64(v);
+}
+
+souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
+                                   json_object *payload, char message_id[37])
+{
+    char id[37];
+    souk_outbox_event ev = {.type = type,
+                            .correlation_id = ctx->msg->correlation_id,
+                            .causation_id = ctx->msg->message_id,
+                            .request_id = ctx->msg->request_id,
+                            .payload = payload};
+    souk_status st = souk_outbox_add(ctx->db, &ev, id, ctx->error, sizeof ctx->error);
+    json_object_put(payload);
+    if (st != SOUK_OK)
+        return souk_db_status_is_transient(st) ? SOUK_HANDLE_RETRY : SOUK_HANDLE_REJECT;
+    if (message_id)
+        memcpy(message_id, id, 37);
+    SOUK_LOG_MSG(SOUK_LOG_DEBUG, ctx->msg->correlation_id, id, "emitting %s caused_by=%s",
+                 souk_event_name(type), ctx->msg->message_id);
+    return SOUK_HANDLE_OK;
+}
+
+PGresult *souk_saga_exec(souk_handler_ctx *ctx, const char *sql, int count,
+                         const char *const *params)
+{
+    PGresult *res = PQexecParams(ctx->db, sql, count, NULL, params, NULL, NULL, 0);
+    ctx->db_status = souk_db_result_status(ctx->db, res);
+    if (ctx->db_status == SOUK_OK)
+        return res;
+    snprintf(ctx->error, sizeof ctx->error, "database: %s", PQresultErrorMessage(res));
+    ctx->error[strcspn(ctx->error, "\n")] = '\0';
+    PQclear(res);
+    return NULL;
+}
+
+souk_handler_result souk_saga_db_failure(souk_handler_ctx *ctx)
+{
+    if (PQstatus(ctx->db) != CONNECTION_OK || souk_db_status_is_transient(ctx->db_status))
+        return SOUK_HANDLE_RETRY;
+    return SOUK_HANDLE_REJECT;
+}
