@@ -446,6 +446,8 @@ test_export_env() {
     export SOUK_TEST_MGMT_URL="$MGMT_URL"
     export SOUK_TEST_ADMIN_USER="$SOUK_RABBIT_ADMIN_USER" SOUK_TEST_ADMIN_PASSWORD="$SOUK_RABBIT_ADMIN_PASSWORD"
     export SOUK_TEST_STACK=1
+    export SOUK_TEST_GATEWAY_URL="http://127.0.0.1:$SOUK_GATEWAY_PORT"
+    export SOUK_TEST_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
     export SOUK_LOG_LEVEL="${SOUK_LOG_LEVEL:-info}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

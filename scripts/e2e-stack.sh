@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Starts (or stops) the whole Souk process set — gateway, souk-psp and every
+# worker — on the throwaway stack of `souk test`, for the end-to-end tests
+# (ctest fixture "stack"). Settings here make failure paths quick to test.
+set -euo pipefail
+SOUK_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+source "$SOUK_ROOT/scripts/stack.sh"
+stack_use_profile test
+export SOUK_RETRY_DELAYS_MS="${SOUK_E2E_RETRY_DELAYS_MS:-200,500,1000}"
+export SOUK_PASSWORD_ITERATIONS=1000
+export SOUK_PSP_TIMEOUT_SLEEP_MS=3000
+export SOUK_RATE_LIMIT_RPS=40 SOUK_RATE_LIMIT_BURST=80
+export SOUK_SAGA_DEADLINE_S="${SOUK_E2E_SAGA_DEADLINE_S:-60}"
+export SOUK_CATALOG_CACHE_TTL_MS=2000
+case "${1:-}" in
+    start)
+        procs_start_all
+        wait_ready || { echo "e2e: the gateway did not become ready" >&2; exit 1; }
+        for i in $(seq 1 50); do
+            curl -fsS "$SOUK_PSP_URL/healthz" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        echo "e2e: stack up (gateway :$SOUK_GATEWAY_PORT, psp :$SOUK_PSP_PORT)"
+        ;;
+    stop)
+        procs_stop_all
+        echo "e2e: stack stopped"
+        ;;
+    *) echo "usage: e2e-stack.sh start|stop" >&2; exit 2 ;;
+esac
