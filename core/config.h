@@ -72,6 +72,9 @@
       "an order not final after this many seconds is cancelled (timed_out)")                       \
     X(SHIPPING_UNSERVED_COUNTRIES, "SOUK_SHIPPING_UNSERVED_COUNTRIES", STRING, "AQ",               \
       "comma-separated ISO countries shipping refuses (ShippingFailed)")                           \
+    X(SMTP_URL, "SOUK_SMTP_URL", STRING, "",                                                       \
+      "smtp://host:port for customer e-mail; unset: notifications are only logged")                \
+    X(SMTP_FROM, "SOUK_SMTP_FROM", STRING, "souk@localhost", "sender of customer e-mail")          \
     X(FAULT_KILL_AFTER_COMMIT, "SOUK_FAULT_KILL_AFTER_COMMIT", STRING, "",                         \
       "test hook: a worker SIGKILLs itself after committing a message of this order id")           \
     X(FAULT_RETRY_ORDER, "SOUK_FAULT_RETRY_ORDER", STRING, "",                                     \

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "events/envelope.h"
 #include "gateway/accounts.h"
+#include "gateway/analytics.h"
 #include "gateway/catalog.h"
 #include "gateway/health.h"
 #include "gateway/http.h"
@@ -70,6 +71,9 @@ static const struct route routes[] = {
      "Status, cancel reason, lines, totals, payment and shipment"},
     {"GET", "/orders/:id/events", souk_shop_order_events, USER, NULL,
      "The order's timeline: each event, when, from which service"},
+    {"GET", "/analytics/summary", souk_analytics_summary, ADMIN, NULL,
+     "Orders by status, cancellations by reason, revenue, top products, saga timings "
+     "(from, to: ISO 8601)"},
 };
 #define ROUTE_COUNT ((int)(sizeof routes / sizeof routes[0]))
 

@@ -18,8 +18,8 @@ souk_handler_result souk_analytics_record(souk_handler_ctx *ctx)
     PGresult *res = PQexecParams(
         ctx->db,
         "INSERT INTO order_events (message_id, order_id, type, producer, occurred_at, payload) "
-        "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), $6::jsonb)",
-        6, NULL, params, NULL, NULL, 0);
+        "VALUES ($1, $2, $3, $4, COALESCE($7::timestamptz, to_timestamp($5::bigint)), $6::jsonb)",
+        7, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(ctx->db, res);
     if (st != SOUK_OK)
         snprintf(ctx->error, sizeof ctx->error, "recording event failed: %s",

@@ -1,0 +1,41 @@
+/* souk-load's PostgreSQL side, over a superuser connection (--pg): the
+ * database clock at the start of the run, the money check, pending outbox
+ * rows and the work the saga did (inbox and outbox rows). Every query is
+ * parameterized; order ids travel as one uuid[] parameter. */
+#ifndef SOUK_LOAD_DB_H
+#define SOUK_LOAD_DB_H
+
+#include <stddef.h>
+
+#include "bench/load.h"
+
+#define LOAD_OUTBOX_SCHEMAS 5
+#define LOAD_INBOX_SCHEMAS  6
+
+extern const char *const load_outbox_schemas[LOAD_OUTBOX_SCHEMAS];
+extern const char *const load_inbox_schemas[LOAD_INBOX_SCHEMAS];
+
+typedef struct load_db load_db;
+
+/* Returns NULL with err set when the connection fails. */
+load_db *load_db_open(const char *conninfo, char *err, size_t errlen);
+void load_db_close(load_db *db);
+
+/* Remembers the database's now() as the start of the run. Returns 0 or -1. */
+int load_db_mark_start(load_db *db);
+
+/* Money of the run's accepted orders: *paid = captured minus refunded in
+ * payment.payments, *owed = total_minor of the COMPLETED ones in
+ * orders.orders. Returns 0, or -1 with err set. */
+int load_db_money(load_db *db, const struct load_results *r, long long *paid, long long *owed,
+                  char *err, size_t errlen);
+
+/* Rows with sent_at IS NULL per outbox (load_outbox_schemas order). */
+int load_db_pending_outbox(load_db *db, long pending[LOAD_OUTBOX_SCHEMAS], char *err,
+                           size_t errlen);
+
+/* Inbox rows processed and outbox rows written since the start mark. */
+int load_db_work(load_db *db, long inbox[LOAD_INBOX_SCHEMAS], long outbox[LOAD_OUTBOX_SCHEMAS],
+                 char *err, size_t errlen);
+
+#endif

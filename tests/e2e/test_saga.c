@@ -1,0 +1,377 @@
+/* The checkout saga end to end: real gateway, workers, souk-psp, broker and
+ * database (the e2e fixture). Every test ends by checking the invariants. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "events/envelope.h"
+#include "events/publisher.h"
+#include "tests/support/harness.h"
+#include "tests/support/shop.h"
+
+static void setup(void)
+{
+    if (!th_stack_available() || !getenv("SOUK_TEST_GATEWAY_URL"))
+        cr_skip_test("needs the e2e stack of `souk test`");
+}
+
+TestSuite(saga, .init = setup, .timeout = 240);
+
+static json_object *get_order(const char *token, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/orders/%s", id);
+    json_object *out = NULL;
+    cr_assert_eq(ts_call("GET", path, token, NULL, &out), 200);
+    return out;
+}
+
+static long payments_of(const char *order_id, const char *status)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM payment.payments WHERE order_id = $1::uuid AND status = '%s'",
+             status);
+    return th_pg_long(sql, order_id);
+}
+
+Test(saga, a_happy_checkout_completes_takes_stock_captures_payment_and_ships)
+{
+    char token[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(1250, 10, product);
+    ts_order(token, product, 3, "MA", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "COMPLETED");
+    long long on_hand, reserved, sold;
+    ts_stock(product, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, 7);
+    cr_assert_eq(reserved, 0);
+    cr_assert_eq(sold, 3);
+    json_object *o = get_order(token, order);
+    cr_assert_eq(json_object_get_int64(json_object_object_get(o, "total_minor")), 3750);
+    json_object *payment = json_object_object_get(o, "payment");
+    json_object *shipment = json_object_object_get(o, "shipment");
+    cr_assert_not_null(payment);
+    cr_assert_not_null(shipment);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(shipment, "carrier")),
+                     "SoukPost");
+    cr_assert_eq(payments_of(order, "CAPTURED"), 1);
+    cr_assert_eq(
+        th_pg_long("SELECT count(*) FROM shipping.shipments WHERE order_id = $1::uuid", order), 1);
+    json_object_put(o);
+    /* the timeline holds every step in saga order */
+    char path[128];
+    snprintf(path, sizeof path, "/orders/%s/events", order);
+    json_object *tl = NULL;
+    cr_assert_eq(ts_call("GET", path, token, NULL, &tl), 200);
+    json_object *events = json_object_object_get(tl, "events");
+    const char *want[] = {"CartCheckedOut",   "OrderCreated",    "StockReserved",
+                          "PaymentSucceeded", "ShippingCreated", "OrderCompleted"};
+    cr_assert_eq(json_object_array_length(events), 6);
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_str_eq(json_object_get_string(
+                             json_object_object_get(json_object_array_get_idx(events, i), "type")),
+                         want[i]);
+    json_object_put(tl);
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, out_of_stock_cancels_and_charges_nothing)
+{
+    char token[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(990, 1, product);
+    ts_order(token, product, 2, "MA", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "CANCELLED");
+    cr_assert_str_eq(reason, "out_of_stock");
+    cr_assert_eq(
+        th_pg_long("SELECT count(*) FROM payment.payments WHERE order_id = $1::uuid", order), 0);
+    long long on_hand, reserved, sold;
+    ts_stock(product, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, 1);
+    cr_assert_eq(reserved, 0);
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, a_declined_card_cancels_and_releases_the_stock)
+{
+    char token[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(500, 5, product);
+    ts_order(token, product, 2, "MA", "tok_decline", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "CANCELLED");
+    cr_assert_str_eq(reason, "payment_declined");
+    long long on_hand, reserved, sold;
+    /* the release follows the cancellation: wait for it */
+    for (int i = 0; i < 50; i++) {
+        ts_stock(product, &on_hand, &reserved, &sold);
+        if (reserved == 0)
+            break;
+        th_sleep_ms(100);
+    }
+    cr_assert_eq(on_hand, 5);
+    cr_assert_eq(reserved, 0);
+    cr_assert_eq(sold, 0);
+    cr_assert_eq(payments_of(order, "DECLINED"), 1);
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, a_shipping_failure_refunds_the_payment_and_releases_the_stock)
+{
+    char token[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(2000, 4, product);
+    ts_order(token, product, 1, "AQ", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "CANCELLED");
+    cr_assert_str_eq(reason, "shipping_failed");
+    cr_assert_eq(th_wait_pg_long("SELECT count(*) FROM payment.payments WHERE order_id = $1::uuid "
+                                 "AND status = 'REFUNDED' AND refunded_minor = amount_minor",
+                                 order, 1, 10000),
+                 1);
+    long long on_hand = 0, reserved = 1, sold = 0;
+    for (int i = 0; i < 50 && reserved; i++) {
+        ts_stock(product, &on_hand, &reserved, &sold);
+        th_sleep_ms(100);
+    }
+    cr_assert_eq(on_hand, 4);
+    cr_assert_eq(reserved, 0);
+    /* the provider holds the refund too */
+    json_object *o = get_order(token, order);
+    const char *ref = json_object_get_string(
+        json_object_object_get(json_object_object_get(o, "payment"), "provider_ref"));
+    char url[256];
+    snprintf(url, sizeof url, "%s/charges/%s", getenv("SOUK_TEST_PSP_URL"), ref);
+    char *body = NULL;
+    cr_assert_eq(th_http("GET", url, NULL, NULL, &body), 200);
+    json_object *charge = json_tokener_parse(body);
+    cr_assert_eq(json_object_get_int64(json_object_object_get(charge, "refunded_minor")), 2000);
+    json_object_put(charge);
+    free(body);
+    json_object_put(o);
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, a_provider_timeout_is_retried_without_charging_twice)
+{
+    char token[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(700, 3, product);
+    ts_order(token, product, 1, "MA", "tok_timeout", order);
+    cr_assert(ts_wait_final(token, order, 60000, status, reason));
+    cr_assert_str_eq(status, "COMPLETED");
+    cr_assert_eq(payments_of(order, "CAPTURED"), 1);
+    json_object *o = get_order(token, order);
+    const char *ref = json_object_get_string(
+        json_object_object_get(json_object_object_get(o, "payment"), "provider_ref"));
+    char url[256];
+    snprintf(url, sizeof url, "%s/charges/%s", getenv("SOUK_TEST_PSP_URL"), ref);
+    cr_assert_eq(th_http("GET", url, NULL, NULL, NULL), 200);
+    json_object_put(o);
+    /* the retry was a second request for the same key, answered with the same charge */
+    cr_assert(th_wait_log("worker-payment", order, "retry scheduled", 1000));
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, a_provider_error_is_retried_then_dead_lettered)
+{
+    char token[2048], product[37], order[37];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(300, 3, product);
+    ts_order(token, product, 1, "MA", "tok_error", order);
+    /* three retries (200, 500, 1000 ms), then the dead-letter queue */
+    json_object *dead = NULL;
+    for (int i = 0; i < 150 && !dead; i++) {
+        json_object *taken = th_queue_take("payment-service.dlq", 10);
+        for (size_t k = 0; taken && k < json_object_array_length(taken); k++) {
+            json_object *m = json_object_array_get_idx(taken, k);
+            json_object *props = json_object_object_get(m, "properties");
+            if (!strcmp(json_object_get_string(json_object_object_get(props, "correlation_id")),
+                        order))
+                dead = json_object_get(m);
+        }
+        json_object_put(taken);
+        if (!dead)
+            th_sleep_ms(100);
+    }
+    cr_assert_not_null(dead, "the StockReserved of the order never reached the DLQ");
+    json_object *headers =
+        json_object_object_get(json_object_object_get(dead, "properties"), "headers");
+    cr_assert_eq(json_object_get_int(json_object_object_get(headers, "x-souk-attempts")), 4);
+    cr_assert(strstr(json_object_get_string(json_object_object_get(headers, "x-souk-error")),
+                     "provider charge") != NULL);
+    json_object_put(dead);
+    cr_assert_eq(
+        th_pg_long("SELECT count(*) FROM payment.payments WHERE order_id = $1::uuid", order), 0,
+        "nothing was charged");
+    /* The order waits for an operator (replay) or its deadline; end it now
+     * as the deadline would, so the invariants hold for the next tests. */
+    PGconn *db = th_pg_admin();
+    const char *params[1] = {order};
+    PQclear(PQexecParams(db,
+                         "UPDATE orders.orders SET deadline_at = now() - interval '1 s' "
+                         "WHERE id = $1::uuid",
+                         1, NULL, params, NULL, NULL, 0));
+    PQfinish(db);
+    char status[32], reason[32];
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(reason, "timed_out");
+    long long on_hand = 0, reserved = 1, sold = 0;
+    for (int i = 0; i < 100 && reserved; i++) {
+        ts_stock(product, &on_hand, &reserved, &sold);
+        th_sleep_ms(100);
+    }
+    cr_assert_eq(reserved, 0, "the timed-out order's stock was released");
+    ts_assert_invariants(NULL);
+}
+
+struct racer {
+    char token[2048];
+    const char *product;
+    char order[37];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    ts_order(r->token, r->product, 1, "MA", "tok_approve", r->order);
+    return NULL;
+}
+
+Test(saga, fifty_concurrent_checkouts_for_ten_units_never_oversell)
+{
+    char product[37];
+    ts_product(100, 10, product);
+    struct racer *racers = calloc(50, sizeof *racers);
+    for (int i = 0; i < 50; i++) {
+        ts_customer(racers[i].token, sizeof racers[i].token, NULL);
+        racers[i].product = product;
+    }
+    pthread_t threads[50];
+    for (int i = 0; i < 50; i++)
+        pthread_create(&threads[i], NULL, race, &racers[i]);
+    for (int i = 0; i < 50; i++)
+        pthread_join(threads[i], NULL);
+    int completed = 0, out_of_stock = 0;
+    for (int i = 0; i < 50; i++) {
+        char status[32], reason[32];
+        cr_assert(ts_wait_final(racers[i].token, racers[i].order, 60000, status, reason));
+        completed += !strcmp(status, "COMPLETED");
+        out_of_stock += !strcmp(reason, "out_of_stock");
+    }
+    cr_assert_eq(completed, 10);
+    cr_assert_eq(out_of_stock, 40);
+    long long on_hand, reserved, sold;
+    ts_stock(product, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, 0);
+    cr_assert_eq(sold, 10);
+    cr_assert_eq(reserved, 0);
+    free(racers);
+    ts_assert_invariants(NULL);
+}
+
+/* Publishes every event of an order again, same message ids, as the broker
+ * admin: an at-least-once broker may do exactly this. */
+static int redeliver_all(const char *order)
+{
+    setenv("SOUK_AMQP_USER", getenv("SOUK_TEST_ADMIN_USER"), 1);
+    setenv("SOUK_AMQP_PASSWORD", getenv("SOUK_TEST_ADMIN_PASSWORD"), 1);
+    souk_config *cfg = NULL;
+    char err[256];
+    cr_assert_eq(souk_config_load(&cfg, "test", err, sizeof err), SOUK_OK);
+    souk_publisher *pub = souk_publisher_new(cfg, SOUK_SERVICE_GATEWAY);
+    PGconn *db = th_pg_admin();
+    const char *params[1] = {order};
+    PGresult *res = PQexecParams(
+        db,
+        "SELECT message_id, exchange, type, correlation_id, COALESCE(causation_id, ''), payload "
+        "FROM (SELECT * FROM cart.outbox UNION ALL SELECT * FROM orders.outbox UNION ALL "
+        "SELECT * FROM inventory.outbox UNION ALL SELECT * FROM payment.outbox UNION ALL "
+        "SELECT * FROM shipping.outbox) o WHERE correlation_id = $1 ORDER BY created_at",
+        1, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        souk_envelope env;
+        memset(&env, 0, sizeof env);
+        snprintf(env.message_id, sizeof env.message_id, "%s", PQgetvalue(res, i, 0));
+        snprintf(env.type, sizeof env.type, "%s", PQgetvalue(res, i, 2));
+        snprintf(env.correlation_id, sizeof env.correlation_id, "%s", PQgetvalue(res, i, 3));
+        snprintf(env.causation_id, sizeof env.causation_id, "%s", PQgetvalue(res, i, 4));
+        snprintf(env.app_id, sizeof env.app_id, "redelivery");
+        env.schema_version = 1;
+        env.body = PQgetvalue(res, i, 5);
+        env.body_len = strlen(env.body);
+        souk_publish_item item = {
+            .exchange = PQgetvalue(res, i, 1), .routing_key = "", .env = &env};
+        souk_status result;
+        cr_assert_eq(souk_publisher_publish(pub, &item, 1, &result, 5000), SOUK_OK);
+    }
+    PQclear(res);
+    PQfinish(db);
+    souk_publisher_free(pub);
+    souk_config_free(cfg);
+    return n;
+}
+
+static long state_fingerprint(const char *order)
+{
+    return th_pg_long(
+        "SELECT (SELECT count(*) FROM orders.order_events WHERE order_id = $1::uuid) * 1000000 + "
+        "(SELECT count(*) FROM analytics.order_events WHERE order_id = $1) * 1000 + "
+        "(SELECT count(*) FROM payment.payments WHERE order_id = $1::uuid) * 100 + "
+        "(SELECT count(*) FROM shipping.shipments WHERE order_id = $1::uuid) * 10 + "
+        "(SELECT count(*) FROM inventory.reservations WHERE order_id = $1::uuid)",
+        order);
+}
+
+Test(saga, every_event_delivered_twice_changes_nothing)
+{
+    char token[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(800, 6, product);
+    ts_order(token, product, 2, "MA", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "COMPLETED");
+    th_sleep_ms(1000); /* let analytics and inventory finish the last events */
+    long before = state_fingerprint(order);
+    long long on_hand0, reserved0, sold0;
+    ts_stock(product, &on_hand0, &reserved0, &sold0);
+    char stats_url[256];
+    snprintf(stats_url, sizeof stats_url, "%s/stats", getenv("SOUK_TEST_PSP_URL"));
+    char *stats_before = NULL;
+    th_http("GET", stats_url, NULL, NULL, &stats_before);
+    json_object *sb = json_tokener_parse(stats_before);
+
+    int sent = redeliver_all(order);
+    cr_assert_eq(sent, 6,
+                 "CartCheckedOut, OrderCreated, StockReserved, PaymentSucceeded, "
+                 "ShippingCreated, OrderCompleted");
+    th_sleep_ms(3000);
+    cr_assert_eq(state_fingerprint(order), before);
+    long long on_hand, reserved, sold;
+    ts_stock(product, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, on_hand0);
+    cr_assert_eq(sold, sold0);
+    cr_assert_eq(reserved, reserved0);
+    char *stats_after = NULL;
+    th_http("GET", stats_url, NULL, NULL, &stats_after);
+    json_object *sa = json_tokener_parse(stats_after);
+    cr_assert_eq(json_object_get_int64(json_object_object_get(sa, "approved_minor_total")),
+                 json_object_get_int64(json_object_object_get(sb, "approved_minor_total")),
+                 "nothing was charged again");
+    json_object *o = get_order(token, order);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(o, "status")), "COMPLETED");
+    json_object_put(o);
+    json_object_put(sa);
+    json_object_put(sb);
+    free(stats_before);
+    free(stats_after);
+    ts_assert_invariants(NULL);
+}

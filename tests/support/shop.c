@@ -1,0 +1,191 @@
+/* End-to-end test helpers (see shop.h). */
+#include "tests/support/shop.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events/envelope.h"
+#include "tests/support/harness.h"
+
+long ts_call_h(const char *method, const char *path, const char *token, const char *body,
+               const char *const *headers, json_object **out)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", getenv("SOUK_TEST_GATEWAY_URL"), path);
+    const char *all[12];
+    int n = 0;
+    char auth[2048];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        all[n++] = auth;
+    }
+    if (body)
+        all[n++] = "Content-Type: application/json";
+    for (const char *const *h = headers; h && *h && n < 11; h++)
+        all[n++] = *h;
+    all[n] = NULL;
+    char *response = NULL;
+    long status = th_http(method, url, body, all, &response);
+    if (out)
+        *out = response && response[0] ? json_tokener_parse(response) : NULL;
+    free(response);
+    return status;
+}
+
+long ts_call(const char *method, const char *path, const char *token, const char *body,
+             json_object **out)
+{
+    return ts_call_h(method, path, token, body, NULL, out);
+}
+
+static const char *str(json_object *o, const char *key)
+{
+    const char *s = json_object_get_string(json_object_object_get(o, key));
+    return s ? s : "";
+}
+
+const char *ts_admin(void)
+{
+    static char token[2048];
+    if (token[0])
+        return token;
+    json_object *out = NULL;
+    long st =
+        ts_call("POST", "/auth/login", NULL,
+                "{\"email\":\"admin@souk.local\",\"password\":\"souk-admin-password\"}", &out);
+    cr_assert_eq(st, 200, "admin login failed");
+    snprintf(token, sizeof token, "%s", str(out, "access_token"));
+    json_object_put(out);
+    return token;
+}
+
+void ts_customer(char *token, size_t cap, char *id_out)
+{
+    char body[256];
+    char rnd[37];
+    souk_uuid_v4(rnd);
+    snprintf(body, sizeof body,
+             "{\"email\":\"c-%s@test.souk\",\"password\":\"password1\",\"name\":\"Test Customer\"}",
+             rnd);
+    json_object *out = NULL;
+    long st = ts_call("POST", "/auth/register", NULL, body, &out);
+    cr_assert_eq(st, 201, "register failed with %ld", st);
+    snprintf(token, cap, "%s", str(out, "access_token"));
+    if (id_out)
+        snprintf(id_out, 37, "%s", str(json_object_object_get(out, "account"), "id"));
+    json_object_put(out);
+}
+
+void ts_product(long long price_minor, int on_hand, char id[37])
+{
+    char body[256], path[128], rnd[37];
+    souk_uuid_v4(rnd);
+    snprintf(body, sizeof body,
+             "{\"sku\":\"T-%s\",\"name\":\"Test product\",\"price_minor\":%lld,"
+             "\"currency\":\"EUR\"}",
+             rnd, price_minor);
+    json_object *out = NULL;
+    cr_assert_eq(ts_call("POST", "/products", ts_admin(), body, &out), 201);
+    snprintf(id, 37, "%s", str(out, "id"));
+    json_object_put(out);
+    snprintf(path, sizeof path, "/inventory/%s", id);
+    snprintf(body, sizeof body, "{\"on_hand\":%d}", on_hand);
+    cr_assert_eq(ts_call("PUT", path, ts_admin(), body, NULL), 200);
+}
+
+void ts_order(const char *token, const char *product, int quantity, const char *country,
+              const char *card, char order_id[37])
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"product_id\":\"%s\",\"quantity\":%d}],\"shipping_address\":{"
+             "\"name\":\"Amina\",\"line1\":\"12 Rue des Souks\",\"city\":\"Marrakesh\","
+             "\"postal_code\":\"40000\",\"country\":\"%s\"},\"payment_token\":\"%s\"}",
+             product, quantity, country, card);
+    json_object *out = NULL;
+    long st = ts_call("POST", "/orders", token, body, &out);
+    cr_assert_eq(st, 202, "order not accepted: %ld", st);
+    snprintf(order_id, 37, "%s", str(out, "order_id"));
+    json_object_put(out);
+}
+
+int ts_wait_final(const char *token, const char *order_id, int timeout_ms, char status[32],
+                  char reason[32])
+{
+    char path[128];
+    snprintf(path, sizeof path, "/orders/%s", order_id);
+    status[0] = reason[0] = '\0';
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        json_object *out = NULL;
+        if (ts_call("GET", path, token, NULL, &out) == 200) {
+            snprintf(status, 32, "%s", str(out, "status"));
+            snprintf(reason, 32, "%s", str(out, "cancel_reason"));
+        }
+        json_object_put(out);
+        if (!strcmp(status, "COMPLETED") || !strcmp(status, "CANCELLED"))
+            return 1;
+        th_sleep_ms(100);
+    }
+    return 0;
+}
+
+void ts_stock(const char *product, long long *on_hand, long long *reserved, long long *sold)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/inventory/%s", product);
+    json_object *out = NULL;
+    cr_assert_eq(ts_call("GET", path, ts_admin(), NULL, &out), 200);
+    *on_hand = json_object_get_int64(json_object_object_get(out, "on_hand"));
+    *reserved = json_object_get_int64(json_object_object_get(out, "reserved"));
+    *sold = json_object_get_int64(json_object_object_get(out, "sold"));
+    json_object_put(out);
+}
+
+void ts_assert_invariants(const char *allowed_dlq)
+{
+    long open = th_wait_pg_long(
+        "SELECT count(*) FROM orders.orders WHERE status NOT IN ('COMPLETED', 'CANCELLED')", NULL,
+        0, 30000);
+    cr_assert_eq(open, 0, "%ld orders are neither final nor finishing", open);
+    /* outboxes drained, so every effect of the final orders has arrived */
+    th_wait_pg_long("SELECT (SELECT count(*) FROM cart.outbox WHERE sent_at IS NULL) + "
+                    "(SELECT count(*) FROM orders.outbox WHERE sent_at IS NULL) + "
+                    "(SELECT count(*) FROM inventory.outbox WHERE sent_at IS NULL) + "
+                    "(SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL) + "
+                    "(SELECT count(*) FROM shipping.outbox WHERE sent_at IS NULL)",
+                    NULL, 0, 10000);
+    th_sleep_ms(500);
+    cr_assert_eq(
+        th_pg_long("SELECT count(*) FROM inventory.stock WHERE on_hand + sold <> received", NULL),
+        0, "on_hand + sold differs from the stock received");
+    cr_assert_eq(th_wait_pg_long(
+                     "SELECT count(*) FROM inventory.stock s WHERE s.reserved <> COALESCE((SELECT "
+                     "sum(quantity) FROM inventory.reservations r WHERE r.product_id = "
+                     "s.product_id AND r.status = 'RESERVED'), 0)",
+                     NULL, 0, 5000),
+                 0, "reserved differs from the open reservations");
+    long money = th_wait_pg_long(
+        "SELECT (SELECT COALESCE(sum(amount_minor) FILTER (WHERE status IN ('CAPTURED', "
+        "'REFUNDED')), 0) - COALESCE(sum(refunded_minor), 0) FROM payment.payments) - "
+        "(SELECT COALESCE(sum(total_minor), 0) FROM orders.orders WHERE status = 'COMPLETED')",
+        NULL, 0, 10000);
+    cr_assert_eq(money, 0, "captured - refunded differs from COMPLETED totals by %ld", money);
+    json_object *queues = th_mgmt_get("/queues/souk?columns=name,messages");
+    cr_assert_not_null(queues);
+    for (size_t i = 0; i < json_object_array_length(queues); i++) {
+        json_object *q = json_object_array_get_idx(queues, i);
+        const char *name = str(q, "name");
+        size_t len = strlen(name);
+        if (len < 4 || strcmp(name + len - 4, ".dlq") != 0)
+            continue;
+        char service[64];
+        snprintf(service, sizeof service, "%.*s", (int)(len - 4), name);
+        if (allowed_dlq && strstr(allowed_dlq, service))
+            continue;
+        cr_assert_eq(json_object_get_int(json_object_object_get(q, "messages")), 0,
+                     "dead letters in %s", name);
+    }
+    json_object_put(queues);
+}

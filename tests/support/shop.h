@@ -1,0 +1,48 @@
+/* Helpers for end-to-end tests through the running gateway of the e2e
+ * fixture: JSON requests, accounts, products with stock, orders followed to
+ * their final state, and the saga invariants every test must leave true. */
+#ifndef SOUK_TESTS_SHOP_H
+#define SOUK_TESTS_SHOP_H
+
+#include <json-c/json.h>
+
+/* A JSON request to the gateway. body may be NULL; token may be NULL.
+ * Returns the status; *out (when not NULL) gets the parsed answer (or NULL). */
+long ts_call(const char *method, const char *path, const char *token, const char *body,
+             json_object **out);
+
+/* The same with extra header lines ("Name: value", NULL-terminated). */
+long ts_call_h(const char *method, const char *path, const char *token, const char *body,
+               const char *const *headers, json_object **out);
+
+/* The admin's token (static buffer). */
+const char *ts_admin(void);
+
+/* Registers a new customer; writes its token (and id when not NULL). */
+void ts_customer(char *token, size_t cap, char *id_out);
+
+/* Creates a product priced price_minor EUR with on_hand units; writes its id. */
+void ts_product(long long price_minor, int on_hand, char id[37]);
+
+/* Orders quantity of product for the customer (POST /orders); writes the
+ * order id. country is the shipping country ("MA"), token the card token. */
+void ts_order(const char *token, const char *product, int quantity, const char *country,
+              const char *card, char order_id[37]);
+
+/* Polls the order until COMPLETED or CANCELLED (at most timeout_ms); writes
+ * the final status and reason ("" when none). Returns 1 when final. */
+int ts_wait_final(const char *token, const char *order_id, int timeout_ms, char status[32],
+                  char reason[32]);
+
+/* on_hand, reserved, sold of a product (through the API). */
+void ts_stock(const char *product, long long *on_hand, long long *reserved, long long *sold);
+
+/* Asserts the invariants of the whole database once every order is final:
+ *   on_hand + sold = stock received, for every product;
+ *   reserved = the sum of open reservations, for every product;
+ *   captured - refunded = the sum of COMPLETED order totals;
+ *   every order is final (waits up to 30 s for orders in flight);
+ *   every DLQ is empty except those named in allowed_dlq (comma list or NULL). */
+void ts_assert_invariants(const char *allowed_dlq);
+
+#endif
