@@ -14,11 +14,11 @@ struct load_opts {
     int customers;
     int products;
     long stock;
-    int concurrency;      /* closed loop when > 0 */
-    double rate;          /* open loop when > 0 */
+    int concurrency; /* closed loop when > 0 */
+    double rate;     /* open loop when > 0 */
     double duration_s;
-    double decline_share; /* tok_decline */
-    double oos_share;     /* the zero-stock product */
+    double decline_share;   /* tok_decline */
+    double oos_share;       /* the zero-stock product */
     double ship_fail_share; /* country AQ */
     long poll_ms;
     double order_timeout_s;
@@ -41,8 +41,8 @@ struct load_opts {
 
 struct load_product {
     char id[37];
-    long initial;    /* on_hand set at setup */
-    long completed;  /* orders of it observed COMPLETED */
+    long initial;   /* on_hand set at setup */
+    long completed; /* orders of it observed COMPLETED */
 };
 
 /* What the setup created. The last product has no stock. */
@@ -107,7 +107,7 @@ struct load_results {
     long cancelled[LOAD_REASONS];
     long stuck;
     long not_accepted;
-    long unexpected; /* final state other than the scenario's expected one */
+    long unexpected;           /* final state other than the scenario's expected one */
     long long completed_minor; /* sum of total_minor of COMPLETED orders */
     double window_s;
     load_samples saga_ms; /* scheduled start -> final state observed */

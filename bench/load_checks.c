@@ -12,9 +12,9 @@
 #include "bench/load_setup.h"
 #include "core/mem.h"
 
-static const char *const check_names[LOAD_CHECKS] = {
-    "checkouts_accepted", "orders_final",     "no_oversell",
-    "money_balances",     "outboxes_drained", "dlqs_empty"};
+static const char *const check_names[LOAD_CHECKS] = {"checkouts_accepted", "orders_final",
+                                                     "no_oversell",        "money_balances",
+                                                     "outboxes_drained",   "dlqs_empty"};
 
 static double now_s(void)
 {
@@ -44,7 +44,8 @@ static void set(struct load_check *c, enum load_check_state state, const char *f
 }
 
 /* Appends to a check's detail, keeping it bounded. */
-static void append(struct load_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(struct load_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void append(struct load_check *c, const char *fmt, ...)
 {
@@ -104,7 +105,7 @@ static int queue_depths(const struct load_opts *o, struct load_queue_depth **out
     *count = n;
     for (int i = 0; i < n; i++) {
         json_object *q = json_object_array_get_idx(doc, (size_t)i);
-        snprintf((*out)[i].name, sizeof (*out)[i].name, "%s",
+        snprintf((*out)[i].name, sizeof(*out)[i].name, "%s",
                  json_object_get_string(json_object_object_get(q, "name")));
         (*out)[i].messages = (long)json_object_get_int64(json_object_object_get(q, "messages"));
     }
@@ -235,8 +236,9 @@ static int check_outbox(struct load_check *c, load_db *db)
         set(c, LOAD_CHECK_FAILED, "query failed: %s", err);
         return 0;
     }
-    set(c, LOAD_CHECK_PASSED, "no unsent rows in the cart, orders, inventory, payment and "
-                              "shipping outboxes");
+    set(c, LOAD_CHECK_PASSED,
+        "no unsent rows in the cart, orders, inventory, payment and "
+        "shipping outboxes");
     for (int i = 0; i < LOAD_OUTBOX_SCHEMAS; i++) {
         if (pending[i] == 0)
             continue;
@@ -249,8 +251,8 @@ static int check_outbox(struct load_check *c, load_db *db)
 
 static void check_orders(load_checks *k, const struct load_results *r)
 {
-    set(&k->c[LOAD_CHECK_ACCEPTED], r->not_accepted == 0 && r->started > 0 ? LOAD_CHECK_PASSED
-                                                                           : LOAD_CHECK_FAILED,
+    set(&k->c[LOAD_CHECK_ACCEPTED],
+        r->not_accepted == 0 && r->started > 0 ? LOAD_CHECK_PASSED : LOAD_CHECK_FAILED,
         "%ld of %ld checkouts accepted", r->accepted, r->started);
     set(&k->c[LOAD_CHECK_FINAL], r->stuck == 0 ? LOAD_CHECK_PASSED : LOAD_CHECK_FAILED,
         "%ld of %ld accepted orders final, %ld stuck past the per-order timeout",
@@ -259,8 +261,7 @@ static void check_orders(load_checks *k, const struct load_results *r)
         int shown = 0;
         for (size_t i = 0; i < r->count && shown < 3; i++) {
             if (r->orders[i]->outcome == LOAD_STUCK) {
-                append(&k->c[LOAD_CHECK_FINAL], "%s %s", shown ? "," : ":",
-                       r->orders[i]->order_id);
+                append(&k->c[LOAD_CHECK_FINAL], "%s %s", shown ? "," : ":", r->orders[i]->order_id);
                 shown++;
             }
         }

@@ -126,8 +126,7 @@ int load_db_money(load_db *db, const struct load_results *r, long long *paid, lo
     return rc;
 }
 
-int load_db_pending_outbox(load_db *db, long pending[LOAD_OUTBOX_SCHEMAS], char *err,
-                           size_t errlen)
+int load_db_pending_outbox(load_db *db, long pending[LOAD_OUTBOX_SCHEMAS], char *err, size_t errlen)
 {
     long long v[LOAD_OUTBOX_SCHEMAS] = {0};
     int rc = one_row(db, PENDING_SQL, NULL, v, LOAD_OUTBOX_SCHEMAS, err, errlen);

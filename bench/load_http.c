@@ -11,7 +11,7 @@
 
 #include "core/mem.h"
 
-#define RESPONSE_CAP (1u << 20)
+#define RESPONSE_CAP   (1u << 20)
 #define BATCH_ATTEMPTS 8
 
 struct xfer {

@@ -19,16 +19,16 @@
 typedef struct load_http load_http;
 
 typedef struct load_request {
-    const char *method; /* GET, POST, PUT */
-    const char *path;   /* after the base URL, starting with '/' */
-    const char *token;  /* bearer token or NULL */
-    const char *body;   /* JSON or NULL */
+    const char *method;          /* GET, POST, PUT */
+    const char *path;            /* after the base URL, starting with '/' */
+    const char *token;           /* bearer token or NULL */
+    const char *body;            /* JSON or NULL */
     const char *idempotency_key; /* or NULL */
 } load_request;
 
 typedef struct load_response {
-    long status;        /* 0 when the server did not answer */
-    const char *body;   /* NUL-terminated; valid during the callback only */
+    long status;      /* 0 when the server did not answer */
+    const char *body; /* NUL-terminated; valid during the callback only */
     size_t body_len;
     double retry_after; /* seconds of a Retry-After header, else 0 */
     const char *error;  /* libcurl's words when status is 0 */

@@ -64,8 +64,8 @@ static int random_below(struct load_driver *d, int n)
     return i < n ? i : n - 1;
 }
 
-static const char *const reason_names[LOAD_REASONS] = {
-    "out_of_stock", "payment_declined", "shipping_failed", "timed_out", "other"};
+static const char *const reason_names[LOAD_REASONS] = {"out_of_stock", "payment_declined",
+                                                       "shipping_failed", "timed_out", "other"};
 
 const char *load_reason_name(enum load_reason reason)
 {
@@ -233,8 +233,8 @@ static void on_poll_answer(void *arg, const load_response *resp)
             return;
         }
         if (status && strcmp(status, "CANCELLED") == 0) {
-            o->reason = parse_reason(
-                json_object_get_string(json_object_object_get(doc, "cancel_reason")));
+            o->reason =
+                parse_reason(json_object_get_string(json_object_object_get(doc, "cancel_reason")));
             json_object_put(doc);
             finish_order(d, o, LOAD_CANCELLED);
             return;

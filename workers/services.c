@@ -6,6 +6,7 @@
 #include "workers/analytics.h"
 #include "workers/handler.h"
 #include "workers/inventory.h"
+#include "workers/notification.h"
 #include "workers/order.h"
 #include "workers/payment.h"
 #include "workers/shipping.h"
@@ -20,7 +21,9 @@ static souk_service_def definitions[SOUK_SERVICE_COUNT] = {
     [SOUK_SERVICE_SHIPPING] = {.service = SOUK_SERVICE_SHIPPING, .schema = SOUK_SCHEMA_SHIPPING},
     [SOUK_SERVICE_ANALYTICS] = {.service = SOUK_SERVICE_ANALYTICS, .schema = SOUK_SCHEMA_ANALYTICS},
     [SOUK_SERVICE_NOTIFICATION] = {.service = SOUK_SERVICE_NOTIFICATION,
-                                   .schema = SOUK_SCHEMA_NOTIFICATION},
+                                   .schema = SOUK_SCHEMA_NOTIFICATION,
+                                   .thread_init = souk_notification_thread_init,
+                                   .thread_free = souk_notification_thread_free},
 };
 
 static pthread_once_t filled = PTHREAD_ONCE_INIT;
@@ -31,6 +34,7 @@ static void fill_handlers(void)
     souk_inventory_handlers(definitions[SOUK_SERVICE_INVENTORY].handlers);
     souk_payment_handlers(definitions[SOUK_SERVICE_PAYMENT].handlers);
     souk_shipping_handlers(definitions[SOUK_SERVICE_SHIPPING].handlers);
+    souk_notification_handlers(definitions[SOUK_SERVICE_NOTIFICATION].handlers);
     for (int e = 0; e < SOUK_EVENT_COUNT; e++)
         definitions[SOUK_SERVICE_ANALYTICS].handlers[e] = souk_analytics_record;
 }
