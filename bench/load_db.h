@@ -18,24 +18,25 @@ extern const char *const load_inbox_schemas[LOAD_INBOX_SCHEMAS];
 typedef struct load_db load_db;
 
 /* Returns NULL with err set when the connection fails. */
-load_db *load_db_open(const char *conninfo, char *err, size_t errlen);
+load_db *load_db_open(const char *conninfo, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 void load_db_close(load_db *db);
 
 /* Remembers the database's now() as the start of the run. Returns 0 or -1. */
-int load_db_mark_start(load_db *db);
+int load_db_mark_start(load_db *db) __attribute__((warn_unused_result));
 
 /* Money of the run's accepted orders: *paid = captured minus refunded in
  * payment.payments, *owed = total_minor of the COMPLETED ones in
  * orders.orders. Returns 0, or -1 with err set. */
 int load_db_money(load_db *db, const struct load_results *r, long long *paid, long long *owed,
-                  char *err, size_t errlen);
+                  char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Rows with sent_at IS NULL per outbox (load_outbox_schemas order). */
-int load_db_pending_outbox(load_db *db, long pending[LOAD_OUTBOX_SCHEMAS], char *err,
-                           size_t errlen);
+int load_db_pending_outbox(load_db *db, long pending[LOAD_OUTBOX_SCHEMAS], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Inbox rows processed and outbox rows written since the start mark. */
 int load_db_work(load_db *db, long inbox[LOAD_INBOX_SCHEMAS], long outbox[LOAD_OUTBOX_SCHEMAS],
-                 char *err, size_t errlen);
+                 char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

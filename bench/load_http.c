@@ -169,6 +169,8 @@ void load_http_free(load_http *h)
 static void set_method(struct xfer *x, const load_request *rq)
 {
     if (strcmp(rq->method, "GET") == 0) {
+        /* A recycled handle may hold an earlier request's freed body. */
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, NULL);
         curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, NULL);
         curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
         return;
@@ -297,6 +299,13 @@ long load_http_errors(const load_http *h)
     return n;
 }
 
+void load_http_reset_stats(load_http *h)
+{
+    load_samples_free(&h->latency);
+    memset(h->status, 0, sizeof h->status);
+    h->requests = 0;
+}
+
 /* ----------------------------------------------------------------- batch */
 
 struct batch_item {
@@ -327,7 +336,7 @@ static void on_batch_answer(void *arg, const load_response *resp)
     it->done = 1;
     *it->status = resp->status;
     if (it->body)
-        *it->body = souk_strdup(resp->body);
+        *it->body = souk_strdup(resp->status || !resp->error ? resp->body : resp->error);
 }
 
 void load_http_batch(load_http *h, const load_request *rqs, int n, long *status, char **bodies)

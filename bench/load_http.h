@@ -70,4 +70,7 @@ long load_http_requests(const load_http *h);
 /* Requests answered 0 (no answer) or >= 400. */
 long load_http_errors(const load_http *h);
 
+/* Forgets the counts and latencies so far (e.g. those of the setup). */
+void load_http_reset_stats(load_http *h);
+
 #endif

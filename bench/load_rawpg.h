@@ -10,6 +10,6 @@
 /* Transactions per second over `connections` connections for `seconds`, or
  * -1 with err set. conninfo must be allowed to create a schema. */
 double load_rawpg_rate(const char *conninfo, int connections, double seconds, char *err,
-                       size_t errlen);
+                       size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -73,10 +73,11 @@ static int add_dir(load_rss *r, const char *dir, char *err, size_t errlen)
 int load_rss_init(load_rss *r, const char *spec, const char *dir, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    if (spec && add_spec(r, spec, err, errlen) != 0)
+    if ((spec && add_spec(r, spec, err, errlen) != 0) ||
+        (dir && add_dir(r, dir, err, errlen) != 0)) {
+        load_rss_free(r);
         return -1;
-    if (dir && add_dir(r, dir, err, errlen) != 0)
-        return -1;
+    }
     return 0;
 }
 

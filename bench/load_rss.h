@@ -20,7 +20,8 @@ typedef struct load_rss {
 
 /* Adds the processes of spec ("name:pid,name:pid") and of every <name>.pid
  * file in dir (either may be NULL). Returns 0, or -1 with err set. */
-int load_rss_init(load_rss *r, const char *spec, const char *dir, char *err, size_t errlen);
+int load_rss_init(load_rss *r, const char *spec, const char *dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 void load_rss_sample(load_rss *r);
 void load_rss_finish(load_rss *r);

@@ -25,7 +25,7 @@ void load_run_checkouts(const struct load_opts *o, struct load_world *w, load_ht
 
 void load_results_free(struct load_results *r);
 
-/* Stable names of scenarios and cancel reasons. */
+/* The cancel reason as GET /orders/{id} spells it ("other" for the rest). */
 const char *load_reason_name(enum load_reason reason);
 
 #endif

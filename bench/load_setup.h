@@ -10,11 +10,14 @@
 #include "bench/load_http.h"
 
 /* Fills w. Returns 0, or -1 after printing why to stderr. */
-int load_setup(const struct load_opts *o, load_http *h, struct load_world *w);
+int load_setup(const struct load_opts *o, load_http *h, struct load_world *w)
+    __attribute__((warn_unused_result));
 
-/* The admin's stock view of product i: 0, or -1 when it could not be read. */
+/* Reads every product's stock through the admin's GET /inventory/{id} into
+ * the arrays (one entry per product). Returns 0, or -1 when one failed. */
 int load_setup_read_stock(load_http *h, const struct load_world *w, long long on_hand[],
-                          long long reserved[], long long sold[]);
+                          long long reserved[], long long sold[])
+    __attribute__((warn_unused_result));
 
 void load_world_free(struct load_world *w);
 

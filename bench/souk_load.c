@@ -308,6 +308,7 @@ static int load_main(const struct load_opts *o)
             o->products + 1, o->url);
     if (load_setup(o, h, &w) != 0)
         goto out;
+    load_http_reset_stats(h); /* the figures are those of the checkouts */
     load_checks_start(&checks, o);
     if (db && load_db_mark_start(db) != 0)
         fprintf(stderr, "souk-load: could not read the database clock\n");

@@ -51,6 +51,7 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
         free(gw);
         return NULL;
     }
+    gw->tokens = souk_tokencache_new();
     int size = (int)souk_config_int(cfg, SOUK_CFG_DB_POOL_SIZE);
     gw->identity = souk_dbpool_new(cfg, SOUK_SCHEMA_IDENTITY, 0, size);
     gw->catalog = souk_dbpool_new(cfg, SOUK_SCHEMA_CATALOG, 0, size);
@@ -92,5 +93,6 @@ void souk_gateway_free(souk_gateway *gw)
     souk_dbpool_free(gw->analytics_read);
     souk_dbpool_free(gw->notification_read);
     souk_jwt_keys_free(gw->jwt);
+    souk_tokencache_free(gw->tokens);
     free(gw);
 }

@@ -9,6 +9,7 @@
 #include "gateway/jwt.h"
 #include "gateway/metrics.h"
 #include "gateway/ratelimit.h"
+#include "gateway/tokencache.h"
 
 typedef struct souk_catalog_cache souk_catalog_cache;
 
@@ -26,6 +27,7 @@ typedef struct souk_gateway {
     souk_dbpool *analytics_read;
     souk_dbpool *notification_read;
     souk_jwt_keys *jwt;
+    souk_tokencache *tokens;
     souk_ratelimit *api_limit;
     souk_ratelimit *login_limit;
     souk_catalog_cache *products;

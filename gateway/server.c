@@ -127,6 +127,32 @@ static double monotonic(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Request ids need to be unique, not secret: a per-thread xorshift seeded
+ * once from the system's random source, in the UUID v4 layout. */
+static void new_request_id(char out[64])
+{
+    static _Thread_local unsigned long long state;
+    if (!state) {
+        char seed[37];
+        souk_uuid_v4(seed);
+        for (const char *p = seed; *p; p++)
+            state = state * 131 + (unsigned char)*p;
+        state |= 1;
+    }
+    unsigned char b[16];
+    for (int i = 0; i < 16; i += 8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        memcpy(b + i, &state, 8);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 64, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
 /* Accepts a caller's X-Request-Id when it is short and plain, else makes one. */
 static void assign_request_id(souk_request *req)
 {
@@ -144,7 +170,7 @@ static void assign_request_id(souk_request *req)
             return;
         }
     }
-    souk_uuid_v4(req->request_id);
+    new_request_id(req->request_id);
 }
 
 static void authenticate(souk_request *req)
@@ -157,12 +183,20 @@ static void authenticate(souk_request *req)
         return;
     }
     const souk_config *cfg = req->gw->cfg;
-    char why[64] = "";
-    if (souk_jwt_verify(req->gw->jwt, souk_config_str(cfg, SOUK_CFG_JWT_ISSUER), auth + 7,
-                        (long)time(NULL), 5, &req->claims, why, sizeof why) == SOUK_OK)
+    const char *token = auth + 7;
+    long now = (long)time(NULL);
+    if (souk_tokencache_get(req->gw->tokens, token, now, 5, &req->claims)) {
         req->authenticated = 1;
-    else
+        return;
+    }
+    char why[64] = "";
+    if (souk_jwt_verify(req->gw->jwt, souk_config_str(cfg, SOUK_CFG_JWT_ISSUER), token, now, 5,
+                        &req->claims, why, sizeof why) == SOUK_OK) {
+        req->authenticated = 1;
+        souk_tokencache_put(req->gw->tokens, token, &req->claims);
+    } else {
         snprintf(req->auth_error, sizeof req->auth_error, "%s", why[0] ? why : "invalid");
+    }
 }
 
 static int dispatch(struct mg_connection *conn, void *data)

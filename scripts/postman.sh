@@ -5,7 +5,7 @@
 # tests/e2e/postman.sh runs it against the stack of `souk test`.
 #   SOUK_POSTMAN_BASE_URL   gateway to test (default http://127.0.0.1:$SOUK_GATEWAY_PORT)
 #   SOUK_NODE_TOOLS         where newman is installed (default .souk/node)
-# Extra arguments go to newman (e.g. --folder "Happy path").
+# Extra arguments go to newman (e.g. --verbose).
 # Exits non-zero when a request fails or an assertion does not hold.
 set -euo pipefail
 SOUK_ROOT="${SOUK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"

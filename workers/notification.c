@@ -324,8 +324,11 @@ static souk_status mailer_send(souk_notification_mailer *m, const char *rcpt, co
     free(path);
     if (rc == CURLE_OK)
         return SOUK_OK;
-    snprintf(err, errlen, "smtp: %.180s (reply %ld)",
-             m->curl_error[0] ? m->curl_error : curl_easy_strerror(rc), reply);
+    const char *why = m->curl_error[0] ? m->curl_error : curl_easy_strerror(rc);
+    if (reply > 0) /* the server's last SMTP reply code */
+        snprintf(err, errlen, "smtp: %.180s (reply %ld)", why, reply);
+    else
+        snprintf(err, errlen, "smtp: %.180s", why);
     return rc == CURLE_OPERATION_TIMEDOUT ? SOUK_ETIMEOUT : SOUK_EIO;
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# souk bench gateway: an authenticated GET /products/{id} (JWT verified,
+# product from the gateway's cache) against a bare civetweb handler that
+# returns the same bytes, both with wrk at the same connections and
+# threads, on a throwaway stack of its own. Prints rates, the ratio, p99
+# latency and the gateway's RSS under that load.
+set -euo pipefail
+SOUK_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+source "$SOUK_ROOT/scripts/stack.sh"
+stack_use_profile bench
+CONNECTIONS="${SOUK_BENCH_CONNECTIONS:-50}"
+DURATION="${SOUK_BENCH_DURATION:-15}"
+THREADS="${SOUK_BENCH_WRK_THREADS:-2}"
+ensure_packages
+build_tree "$SOUK_BUILD_DIR" OFF
+stack_wipe
+bare_pid=""
+cleanup() {
+    set +e
+    [[ -n "$bare_pid" ]] && kill "$bare_pid" 2>/dev/null
+    procs_stop_all
+    rabbit_stop
+    pg_stop
+}
+trap cleanup EXIT
+stack_check_ports
+pg_start
+pg_setup
+rabbit_start
+rabbit_setup
+SOUK_RATE_LIMIT_RPS=10000000 SOUK_RATE_LIMIT_BURST=10000000 SOUK_LOG_LEVEL=warn \
+    SOUK_GATEWAY_THREADS=$((CONNECTIONS + 16)) proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
+wait_ready || { echo "bench: gateway not ready" >&2; exit 1; }
+G="http://127.0.0.1:$SOUK_GATEWAY_PORT"
+token="$(curl -fsS -X POST "$G/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email":"admin@souk.local","password":"souk-admin-password"}' | jq -r .access_token)"
+product="$(curl -fsS -X POST "$G/products" -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+    -d '{"sku":"BENCH-1","name":"Bench tea","description":"A product for the benchmark","price_minor":450,"currency":"EUR"}' | jq -r .id)"
+body_file="$SOUK_STATE/product.json"
+curl -fsS "$G/products/$product" -H "Authorization: Bearer $token" >"$body_file"
+
+bare_port="${SOUK_BENCH_BARE_PORT:-57799}"
+"$SOUK_BUILD_DIR/bench/souk-bench-bare" "$bare_port" "$body_file" &
+bare_pid=$!
+sleep 0.5
+
+run_wrk() { # url [header]
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency ${2:+-H "$2"} "$1"
+}
+rate_of() { awk '/Requests\/sec/ {print $2}'; }
+p_of() { # percentile label: 50% or 99%
+    awk -v p="$1" '$1 == p { v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v }'
+}
+
+echo "gateway benchmark: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bare_out="$(run_wrk "http://127.0.0.1:$bare_port/products/$product")"
+gw_pid="$(cat "$(pid_file gateway)")"
+if [[ -n "${SOUK_BENCH_PERF:-}" ]]; then (sleep 2; perf record -F 999 -g -o "$SOUK_STATE/perf.data" -p "$gw_pid" -- sleep 4 >/dev/null 2>&1) & fi
+gw_out="$(run_wrk "$G/products/$product" "Authorization: Bearer $token")"
+gw_rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")"
+errors="$(grep -E 'Non-2xx|Socket errors' <<<"$gw_out" || true)"
+bare_rate="$(rate_of <<<"$bare_out")"
+gw_rate="$(rate_of <<<"$gw_out")"
+printf '  %-44s %10s req/s  p50 %7s ms  p99 %7s ms\n' "bare civetweb (same bytes)" "$bare_rate" \
+    "$(p_of 50% <<<"$bare_out")" "$(p_of 99% <<<"$bare_out")"
+printf '  %-44s %10s req/s  p50 %7s ms  p99 %7s ms\n' "gateway GET /products/{id} (JWT + cache)" "$gw_rate" \
+    "$(p_of 50% <<<"$gw_out")" "$(p_of 99% <<<"$gw_out")"
+printf '  ratio gateway / bare                          %10.2f        (target >= 0.60)\n' \
+    "$(awk -v a="$gw_rate" -v b="$bare_rate" 'BEGIN {print a / b}')"
+printf '  gateway peak RSS under load                   %10.1f MB     (target < 64 MB)\n' \
+    "$(awk -v k="$gw_rss_kb" 'BEGIN {print k / 1024}')"
+printf '  target p99 < 5 ms at %d connections\n' "$CONNECTIONS"
+[[ -z "$errors" ]] || echo "  wrk reported: $errors"

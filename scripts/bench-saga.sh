@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# souk bench saga: checkout throughput of the whole saga at 1, 2 and 4 worker
+# processes per service, in one go, on a throwaway stack of its own (profile
+# bench: state in .souk/bench, its own ports), next to this machine's raw
+# PostgreSQL transaction rate. Each round starts the gateway (rate limit
+# lifted, cheap password hashing), souk-psp and N `souk-worker <service>`
+# processes per service, runs souk-load closed loop for 60 s (happy path
+# only) and stops them again. Prints one table row per round and the
+# targets next to them; the raw figures stay in .souk/bench/bench-saga/.
+#   SOUK_BENCH_SAGA_WORKERS       rounds (default "1 2 4")
+#   SOUK_BENCH_SAGA_DURATION      seconds per round (default 60)
+#   SOUK_BENCH_SAGA_CONCURRENCY   checkouts in flight (default 64)
+# Extra arguments go to souk-load (e.g. --poll-ms 50).
+set -euo pipefail
+SOUK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/stack.sh
+source "$SOUK_ROOT/scripts/stack.sh"
+
+read -r -a rounds <<<"${SOUK_BENCH_SAGA_WORKERS:-1 2 4}"
+duration="${SOUK_BENCH_SAGA_DURATION:-60}"
+concurrency="${SOUK_BENCH_SAGA_CONCURRENCY:-64}"
+
+cleanup() {
+    local rc=$?
+    set +e
+    procs_stop_all >/dev/null 2>&1
+    rabbit_stop >/dev/null 2>&1
+    pg_stop >/dev/null 2>&1
+    exit $rc
+}
+
+start_round() {
+    local n="$1" svc i
+    SOUK_LOG_LEVEL=warn SOUK_RATE_LIMIT_RPS=100000 SOUK_RATE_LIMIT_BURST=100000 \
+        SOUK_PASSWORD_ITERATIONS=1000 proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
+    SOUK_LOG_LEVEL=warn proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
+    for svc in "${SOUK_WORKER_SERVICES[@]}"; do
+        for i in $(seq 1 "$n"); do
+            SOUK_LOG_LEVEL=warn proc_start "worker-$svc-$i" "$SOUK_BUILD_DIR/workers/souk-worker" "$svc"
+        done
+    done
+    wait_ready || die "the gateway did not become ready; see $SOUK_STATE/logs"
+    sleep 1 # the workers attach their consumers
+}
+
+machine() {
+    local model mem
+    model="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    mem="$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, $mem memory"
+}
+
+# One table row from a round's souk-load JSON.
+row() {
+    local n="$1" file="$2" raw="$3"
+    jq -r --arg n "$n" --argjson raw "$raw" '
+        def mb: . / 1024 | . * 10 | round / 10;
+        ([.rss[] | select(.name | startswith("worker-")) | .peak_rss_kb] | max // 0) as $worker
+        | ([.rss[] | select(.name == "gateway") | .peak_rss_kb] | max // 0) as $gateway
+        | (.db_work.tx_per_completed_checkout // 0) as $tx
+        | [$n, (.completed_per_s | tostring), (.saga_latency_ms.p99 | tostring),
+           ($worker | mb | tostring), ($gateway | mb | tostring), ($tx | tostring),
+           ((.completed_per_s * $tx / $raw) * 100 | round / 100 | tostring),
+           (if .ok then "hold" else "FAILED" end)]
+        | @tsv' "$file" |
+        awk -F'\t' '{printf "%-8s %12s %12s %14s %12s %10s %7s  %s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
+}
+
+verdicts() {
+    local n="$1" file="$2" raw="$3"
+    jq -r --arg n "$n" --argjson raw "$raw" --argjson d "$duration" '
+        def mark(c): if c then "met" else "MISSED" end;
+        ([.rss[] | select(.name | startswith("worker-")) | .peak_rss_kb] | max // 0) as $worker
+        | ([.rss[] | select(.name == "gateway") | .peak_rss_kb] | max // 0) as $gateway
+        | (.completed_per_s * (.db_work.tx_per_completed_checkout // 0) / $raw) as $ratio
+        | "  \($n) per service: throughput \(mark(.completed_per_s >= 250 and .run.window_s >= 60 and .saga_latency_ms.p99 < 500)), ratio \(mark($ratio >= 0.5)), worker RSS \(mark($worker < 16384)), gateway RSS \(mark($gateway < 65536))"' "$file"
+}
+
+main() {
+    stack_use_profile bench
+    ensure_packages
+    build_tree "$SOUK_BUILD_DIR" OFF
+    stack_wipe
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    stack_check_ports
+    pg_start
+    pg_setup
+    rabbit_start
+    rabbit_setup
+    local load="$SOUK_BUILD_DIR/bench/souk-load" out="$SOUK_STATE/bench-saga"
+    local pg="host=$(pg_sock) port=$SOUK_PG_PORT dbname=souk user=postgres"
+    mkdir -p "$out"
+    log "measuring the raw PostgreSQL transaction rate (8 connections, 8 s)"
+    local raw
+    raw="$("$load" --raw-pg-rate "$pg" --raw-pg-connections 8 --raw-pg-seconds 8 --json | jq .raw_pg_tx_per_s)"
+    local n
+    for n in "${rounds[@]}"; do
+        log "round: $n worker process(es) per service, closed loop $concurrency for $duration s"
+        start_round "$n"
+        "$load" --url "http://127.0.0.1:$SOUK_GATEWAY_PORT" --pg "$pg" \
+            --mgmt-url "$MGMT_URL" --mgmt-user "$SOUK_RABBIT_ADMIN_USER" \
+            --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD" --rss-from "$SOUK_STATE/pids" \
+            --concurrency "$concurrency" --duration "$duration" --customers "$concurrency" \
+            --decline-share 0 --oos-share 0 --ship-fail-share 0 --json "$@" \
+            >"$out/round-$n.json" || log "round $n: souk-load exited $? (see $out/round-$n.json)"
+        procs_stop_all
+    done
+
+    echo
+    echo "souk bench saga"
+    machine
+    echo "load: souk-load closed loop, $concurrency checkouts in flight, ${duration} s per round, happy path"
+    echo "      only (POST /orders + GET /orders/{id} every 100 ms unless --poll-ms says otherwise)"
+    printf 'raw PostgreSQL: %.0f transactions/s (BEGIN; INSERT inbox; UPDATE; INSERT outbox; COMMIT; 8 connections, 8 s)\n' "$raw"
+    echo
+    printf '%-8s %12s %12s %14s %12s %10s %7s  %s\n' workers checkouts/s "saga p99 ms" "worker RSS MB" "gateway MB" "tx/chkout" ratio invariants
+    for n in "${rounds[@]}"; do
+        [[ -s "$out/round-$n.json" ]] && row "$n" "$out/round-$n.json" "$raw"
+    done
+    cat <<EOF
+
+workers       worker processes per service (order, inventory, payment, shipping, analytics, notification)
+checkouts/s   orders seen COMPLETED within the round's window / window
+saga p99      checkout request start -> COMPLETED seen by polling
+worker RSS    peak RSS of the largest worker process (max of VmHWM and VmRSS sampled each second)
+tx/chkout     database transactions per completed checkout =
+              (gateway checkouts + inbox rows + outbox rows written during the round) / completed;
+              each inbox row is one consumer step (inbox insert + effect + outbox insert, the raw
+              transaction's shape), each outbox row one relay step. By the topology a happy path is
+              1 + 15 consumer steps (CartCheckedOut: order, analytics; OrderCreated: inventory,
+              analytics; StockReserved: payment, order, analytics; PaymentSucceeded: shipping, order,
+              analytics; ShippingCreated: order, analytics; OrderCompleted: inventory, notification,
+              analytics) + 6 relayed events = 22. The relay commits once per batch of rows, so
+              counting a commit per row is an upper bound on its commits.
+ratio         checkouts/s x tx/chkout / raw PostgreSQL transactions/s
+targets       >= 250 checkouts/s for 60 s with saga p99 < 500 ms; ratio >= 0.5;
+              each worker < 16 MB RSS; gateway < 64 MB
+EOF
+    for n in "${rounds[@]}"; do
+        [[ -s "$out/round-$n.json" ]] && verdicts "$n" "$out/round-$n.json" "$raw"
+    done
+    echo "figures: $out/round-<workers>.json; logs: $SOUK_STATE/logs"
+}
+
+main "$@"
