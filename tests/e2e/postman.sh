@@ -12,7 +12,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 : "${SOUK_TEST_GATEWAY_URL:?SOUK_TEST_GATEWAY_URL is not set (run through ./souk test)}"
 rc=0
 SOUK_POSTMAN_BASE_URL="$SOUK_TEST_GATEWAY_URL" "$root/scripts/postman.sh" "$@" </dev/null || rc=$?
-cooldown="${SOUK_POSTMAN_LOGIN_COOLDOWN_S:-60}"
+cooldown="${SOUK_POSTMAN_LOGIN_COOLDOWN_S:-5}"
 echo "postman: waiting ${cooldown}s for the login limit to refill before other tests log in" >&2
 sleep "$cooldown"
 exit "$rc"
