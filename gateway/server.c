@@ -74,6 +74,8 @@ static const struct route routes[] = {
     {"GET", "/analytics/summary", souk_analytics_summary, ADMIN, NULL,
      "Orders by status, cancellations by reason, revenue, top products, saga timings "
      "(from, to: ISO 8601)"},
+    {"GET", "/notifications", souk_notifications_list, USER, NULL,
+     "My notifications (order completed or cancelled), newest first"},
 };
 #define ROUTE_COUNT ((int)(sizeof routes / sizeof routes[0]))
 

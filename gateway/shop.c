@@ -431,6 +431,24 @@ static const char *idempotency_key(souk_request *req)
     return key;
 }
 
+/* The signed-in customer's e-mail, for the notifications of the order. */
+static int customer_email(souk_request *req, char *out, size_t cap)
+{
+    souk_status st;
+    PGconn *db = souk_dbpool_acquire(req->gw->identity, &st);
+    if (!db)
+        return 0;
+    const char *params[1] = {req->claims.sub};
+    PGresult *res = PQexecParams(db, "SELECT email FROM accounts WHERE id = $1::uuid", 1, NULL,
+                                 params, NULL, NULL, 0);
+    int found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (found)
+        snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    souk_dbpool_release(req->gw->identity, db);
+    return found;
+}
+
 /* Records the order for its key, empties the cart when asked, and adds
  * CartCheckedOut to the cart outbox, all in the caller's transaction. */
 static souk_status place_order(souk_request *req, PGconn *db, const char *key,
@@ -480,6 +498,9 @@ static souk_status place_order(souk_request *req, PGconn *db, const char *key,
     json_object_object_add(payload, "payment_token", json_object_new_string(payment_token));
     if (key)
         json_object_object_add(payload, "idempotency_key", json_object_new_string(key));
+    char email[321];
+    if (customer_email(req, email, sizeof email))
+        json_object_object_add(payload, "customer_email", json_object_new_string(email));
     souk_outbox_event ev = {.type = SOUK_EVENT_CART_CHECKED_OUT,
                             .correlation_id = order_id,
                             .request_id = req->request_id,

@@ -10,8 +10,8 @@ export SOUK_RETRY_DELAYS_MS="${SOUK_E2E_RETRY_DELAYS_MS:-200,500,1000}"
 export SOUK_PASSWORD_ITERATIONS=1000
 export SOUK_PSP_TIMEOUT_SLEEP_MS=3000
 export SOUK_RATE_LIMIT_RPS=40 SOUK_RATE_LIMIT_BURST=80
-# logins refill at 1/s, so the Postman burst past the limit is over quickly
-export SOUK_LOGIN_LIMIT_PER_MIN=60
+# logins refill at one per 2 s, so the Postman burst past the limit is over quickly
+export SOUK_LOGIN_LIMIT_PER_MIN=30
 export SOUK_SAGA_DEADLINE_S="${SOUK_E2E_SAGA_DEADLINE_S:-60}"
 export SOUK_CATALOG_CACHE_TTL_MS=2000
 case "${1:-}" in

@@ -92,8 +92,9 @@ static json_object *order_summary(souk_handler_ctx *ctx, int *found)
 {
     const char *params[1] = {ctx->msg->correlation_id};
     PGresult *res = souk_saga_exec(
-        ctx, "SELECT customer_id, total_minor, currency FROM orders WHERE id = $1::uuid", 1,
-        params);
+        ctx,
+        "SELECT customer_id, total_minor, currency, customer_email FROM orders WHERE id = $1::uuid",
+        1, params);
     *found = res && PQntuples(res) == 1;
     json_object *p = NULL;
     if (*found) {
@@ -103,6 +104,9 @@ static json_object *order_summary(souk_handler_ctx *ctx, int *found)
         json_object_object_add(p, "total_minor",
                                json_object_new_int64(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
         json_object_object_add(p, "currency", json_object_new_string(PQgetvalue(res, 0, 2)));
+        if (!PQgetisnull(res, 0, 3))
+            json_object_object_add(p, "customer_email",
+                                   json_object_new_string(PQgetvalue(res, 0, 3)));
     }
     PQclear(res);
     return p;
@@ -135,7 +139,8 @@ static souk_handler_result on_cart_checked_out(souk_handler_ctx *ctx)
     snprintf(deadline, sizeof deadline, "%ld", souk_config_int(ctx->cfg, SOUK_CFG_SAGA_DEADLINE_S));
     char total[32];
     snprintf(total, sizeof total, "%lld", souk_saga_int(p, "total_minor"));
-    const char *params[6] = {
+    const char *email = souk_saga_str(p, "customer_email");
+    const char *params[7] = {
         souk_saga_str(p, "order_id"),
         souk_saga_str(p, "customer_id"),
         souk_saga_str(p, "currency"),
@@ -143,13 +148,14 @@ static souk_handler_result on_cart_checked_out(souk_handler_ctx *ctx)
         json_object_to_json_string_ext(json_object_object_get(p, "shipping_address"),
                                        JSON_C_TO_STRING_PLAIN),
         deadline,
+        email[0] ? email : NULL,
     };
     PGresult *res = souk_saga_exec(
         ctx,
         "INSERT INTO orders (id, customer_id, status, currency, total_minor, shipping_address, "
-        "deadline_at) VALUES ($1, $2, 'PENDING', $3, $4::bigint, $5::jsonb, "
-        "now() + make_interval(secs => $6::int)) ON CONFLICT (id) DO NOTHING",
-        6, params);
+        "deadline_at, customer_email) VALUES ($1, $2, 'PENDING', $3, $4::bigint, $5::jsonb, "
+        "now() + make_interval(secs => $6::int), $7) ON CONFLICT (id) DO NOTHING",
+        7, params);
     if (!res)
         return souk_saga_db_failure(ctx);
     int created = strcmp(PQcmdTuples(res), "1") == 0;
@@ -298,7 +304,8 @@ static int sweep(souk_order_deadline *d, PGconn *db)
 {
     if (souk_db_exec(db, "BEGIN") != SOUK_OK)
         return -1;
-    PGresult *res = PQexec(db, "SELECT id, customer_id, total_minor, currency FROM orders "
+    PGresult *res = PQexec(db, "SELECT id, customer_id, total_minor, currency, customer_email "
+                               "FROM orders "
                                "WHERE status NOT IN ('COMPLETED', 'CANCELLED') AND deadline_at < "
                                "now() ORDER BY deadline_at LIMIT 100 FOR UPDATE SKIP LOCKED");
     if (souk_db_result_status(db, res) != SOUK_OK) {
@@ -324,6 +331,9 @@ static int sweep(souk_order_deadline *d, PGconn *db)
         json_object_object_add(p, "total_minor",
                                json_object_new_int64(strtoll(PQgetvalue(res, i, 2), NULL, 10)));
         json_object_object_add(p, "currency", json_object_new_string(PQgetvalue(res, i, 3)));
+        if (!PQgetisnull(res, i, 4))
+            json_object_object_add(p, "customer_email",
+                                   json_object_new_string(PQgetvalue(res, i, 4)));
         souk_outbox_event ev = {
             .type = SOUK_EVENT_ORDER_CANCELLED, .correlation_id = id, .payload = p};
         char message_id[37];

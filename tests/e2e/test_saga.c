@@ -77,6 +77,24 @@ Test(saga, a_happy_checkout_completes_takes_stock_captures_payment_and_ships)
                              json_object_object_get(json_object_array_get_idx(events, i), "type")),
                          want[i]);
     json_object_put(tl);
+    /* and the customer was told */
+    int told = 0;
+    for (int i = 0; i < 50 && !told; i++) {
+        json_object *n = NULL;
+        cr_assert_eq(ts_call("GET", "/notifications", token, NULL, &n), 200);
+        json_object *items = json_object_object_get(n, "items");
+        for (size_t k = 0; k < json_object_array_length(items); k++) {
+            json_object *item = json_object_array_get_idx(items, k);
+            told |=
+                !strcmp(json_object_get_string(json_object_object_get(item, "order_id")), order) &&
+                !strcmp(json_object_get_string(json_object_object_get(item, "kind")),
+                        "order_completed");
+        }
+        json_object_put(n);
+        if (!told)
+            th_sleep_ms(100);
+    }
+    cr_assert(told, "no order_completed notification for the customer");
     ts_assert_invariants(NULL);
 }
 
