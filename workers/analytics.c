@@ -7,14 +7,16 @@
 
 souk_handler_result souk_analytics_record(souk_handler_ctx *ctx)
 {
-    char occurred[32];
-    snprintf(occurred, sizeof occurred, "%lld", (long long)ctx->msg->timestamp);
-    const char *params[6] = {ctx->msg->message_id,
+    char seconds[32];
+    snprintf(seconds, sizeof seconds, "%lld", (long long)ctx->msg->timestamp);
+    /* occurred_at has milliseconds; timestamp (seconds) is the fallback */
+    const char *params[7] = {ctx->msg->message_id,
                              ctx->msg->correlation_id,
                              ctx->msg->type,
                              ctx->msg->app_id[0] ? ctx->msg->app_id : "unknown",
-                             occurred,
-                             ctx->msg->body};
+                             seconds,
+                             ctx->msg->body,
+                             ctx->msg->occurred_at[0] ? ctx->msg->occurred_at : NULL};
     PGresult *res = PQexecParams(
         ctx->db,
         "INSERT INTO order_events (message_id, order_id, type, producer, occurred_at, payload) "

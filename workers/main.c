@@ -13,6 +13,7 @@
 #include "events/outbox.h"
 #include "events/topology.h"
 #include "workers/handler.h"
+#include "workers/metrics.h"
 #include "workers/order.h"
 #include "workers/runtime.h"
 
@@ -145,6 +146,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    souk_worker_metrics_server *metrics = souk_worker_metrics_start(cfg, service, relay != NULL);
     souk_order_deadline *deadline = NULL;
     if (service == SOUK_SERVICE_ORDER)
         deadline = souk_order_deadline_start(cfg);
@@ -157,6 +159,7 @@ int main(int argc, char **argv)
     souk_order_deadline_stop(deadline);
     /* After the consumers, whose last commits may have added outbox rows. */
     souk_relay_stop(relay);
+    souk_worker_metrics_stop(metrics);
     SOUK_LOG(SOUK_LOG_INFO, "worker stopped");
     souk_config_free(cfg);
     return 0;

@@ -17,6 +17,7 @@
 #include "events/envelope.h"
 #include "events/publisher.h"
 #include "workers/handler.h"
+#include "workers/metrics.h"
 
 #define MAX_RETRY_DELAYS 16
 
@@ -144,7 +145,8 @@ struct item {
     json_object *payload;
     souk_event_type type;
     enum { ITEM_HANDLE, ITEM_OK, ITEM_DUPLICATE, ITEM_RETRY, ITEM_REJECT, ITEM_REQUEUE } verdict;
-    int checked; /* passed prepare(): went to the handler */
+    int checked;    /* passed prepare(): went to the handler */
+    double seconds; /* the handler's time */
     char why[512];
 };
 
@@ -228,7 +230,11 @@ static int handle_in_transaction(struct consumer *c, struct item *it)
                             .msg = &it->msg,
                             .payload = it->payload,
                             .service_state = c->service_state};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     souk_handler_result result = c->def->handlers[it->type](&ctx);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    it->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     const char *delay = souk_config_str(c->cfg, SOUK_CFG_FAULT_HANDLER_DELAY_MS);
     if (delay[0])
         sleep_ms(strtol(delay, NULL, 10));
@@ -315,6 +321,13 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
         case ITEM_REQUEUE: st = SOUK_EDB_UNAVAILABLE; break;
         }
         int rc;
+        static const souk_worker_outcome counted[] = {[ITEM_OK] = SOUK_OUTCOME_HANDLED,
+                                                      [ITEM_DUPLICATE] = SOUK_OUTCOME_DUPLICATE,
+                                                      [ITEM_RETRY] = SOUK_OUTCOME_RETRIED,
+                                                      [ITEM_REJECT] = SOUK_OUTCOME_DEAD_LETTERED,
+                                                      [ITEM_HANDLE] = SOUK_OUTCOME_DEAD_LETTERED};
+        souk_worker_metrics_count(st == SOUK_OK ? counted[it->verdict] : SOUK_OUTCOME_REQUEUED,
+                                  it->seconds);
         if (st == SOUK_OK) {
             rc = amqp_basic_ack(state, SOUK_AMQP_CHANNEL, it->delivery.delivery_tag, 0);
         } else {

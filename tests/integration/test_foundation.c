@@ -117,7 +117,11 @@ Test(foundation, an_unknown_worker_service_lists_the_known_ones)
 Test(foundation, a_worker_consumes_its_queue_and_stops_cleanly_on_sigterm)
 {
     const char *args[] = {"shipping", "--concurrency", "3", NULL};
-    pid_t pid = th_spawn(th_binary("workers/souk-worker"), args, NULL, "t-worker-shipping");
+    static char metrics_env[64];
+    int metrics_port = th_free_port();
+    snprintf(metrics_env, sizeof metrics_env, "SOUK_METRICS_PORT=%d", metrics_port);
+    const char *env[] = {metrics_env, NULL};
+    pid_t pid = th_spawn(th_binary("workers/souk-worker"), args, env, "t-worker-shipping");
     int consumers = -1;
     /* the management API samples queue stats every few seconds */
     for (int i = 0; i < 150 && consumers != 3; i++) {
@@ -125,6 +129,16 @@ Test(foundation, a_worker_consumes_its_queue_and_stops_cleanly_on_sigterm)
         consumers = th_queue_consumers("shipping-service");
     }
     cr_assert_eq(consumers, 3);
+    /* its own counters, on its metrics port */
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", metrics_port);
+    char *text = NULL;
+    cr_assert_eq(th_http("GET", url, NULL, NULL, &text), 200);
+    cr_assert(
+        strstr(text, "souk_worker_messages_total{service=\"shipping\",outcome=\"dead_lettered\"}"));
+    cr_assert(strstr(text, "souk_worker_handler_seconds_count{service=\"shipping\"}"));
+    cr_assert(strstr(text, "souk_worker_outbox_backlog{service=\"shipping\"} 0"), "%s", text);
+    free(text);
     th_signal(pid, SIGTERM);
     cr_assert_eq(th_wait_exit(pid, 10000), 0, "worker did not exit cleanly on SIGTERM");
     cr_assert_not_null(th_file_find(th_log_path("t-worker-shipping"), "worker stopped"));
