@@ -5,7 +5,8 @@
  *                       within the per-order timeout
  *   no_oversell         per product, via the API: on_hand >= 0, on_hand +
  *                       sold = initial stock, reserved = 0, sold = orders
- *                       of it seen COMPLETED
+ *                       of it seen COMPLETED (at least that many when some
+ *                       order was stuck: it may complete after its timeout)
  *   money_balances      (--pg) captured minus refunded = total_minor of the
  *                       COMPLETED orders, over this run's order ids
  *   outboxes_drained    (--pg) no outbox row left with sent_at NULL

@@ -54,16 +54,13 @@ machine() {
 row() {
     local n="$1" file="$2" raw="$3"
     jq -r --arg n "$n" --argjson raw "$raw" '
-        def mb: . / 1024 | . * 10 | round / 10;
         ([.rss[] | select(.name | startswith("worker-")) | .peak_rss_kb] | max // 0) as $worker
         | ([.rss[] | select(.name == "gateway") | .peak_rss_kb] | max // 0) as $gateway
         | (.db_work.tx_per_completed_checkout // 0) as $tx
-        | [$n, (.completed_per_s | tostring), (.saga_latency_ms.p99 | tostring),
-           ($worker | mb | tostring), ($gateway | mb | tostring), ($tx | tostring),
-           ((.completed_per_s * $tx / $raw) * 100 | round / 100 | tostring),
-           (if .ok then "hold" else "FAILED" end)]
+        | [$n, .completed_per_s, .saga_latency_ms.p99, $worker / 1024, $gateway / 1024, $tx,
+           (.completed_per_s * $tx / $raw), (if .ok then "hold" else "FAILED" end)]
         | @tsv' "$file" |
-        awk -F'\t' '{printf "%-8s %12s %12s %14s %12s %10s %7s  %s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
+        awk -F'\t' '{printf "%-8s %12.1f %12.1f %14.1f %12.1f %10.2f %7.2f  %s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
 }
 
 verdicts() {

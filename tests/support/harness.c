@@ -148,11 +148,17 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-static long http_full(const char *method, const char *url, const char *body,
-                      const char *const *headers, const char *userpwd, char **response)
+static long http_full2(const char *method, const char *url, const char *body,
+                       const char *const *headers, const char *userpwd, char **response,
+                       char **response_headers)
 {
     CURL *curl = curl_easy_init();
     struct buffer b = {NULL, 0};
+    struct buffer hb = {NULL, 0};
+    if (response_headers) {
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hb);
+    }
     struct curl_slist *list = NULL;
     for (const char *const *h = headers; h && *h; h++)
         list = curl_slist_append(list, *h);
@@ -180,7 +186,21 @@ static long http_full(const char *method, const char *url, const char *body,
         *response = b.data ? b.data : strdup("");
     else
         free(b.data);
+    if (response_headers)
+        *response_headers = hb.data ? hb.data : strdup("");
     return status;
+}
+
+static long http_full(const char *method, const char *url, const char *body,
+                      const char *const *headers, const char *userpwd, char **response)
+{
+    return http_full2(method, url, body, headers, userpwd, response, NULL);
+}
+
+long th_http_headers(const char *method, const char *url, const char *body,
+                     const char *const *headers, char **response, char **response_headers)
+{
+    return http_full2(method, url, body, headers, NULL, response, response_headers);
 }
 
 long th_http(const char *method, const char *url, const char *body, const char *const *headers,

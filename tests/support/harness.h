@@ -40,6 +40,10 @@ int th_free_port(void);
 long th_http(const char *method, const char *url, const char *body, const char *const *headers,
              char **response);
 
+/* th_http that also returns the response's header block (caller frees). */
+long th_http_headers(const char *method, const char *url, const char *body,
+                     const char *const *headers, char **response, char **response_headers);
+
 /* Polls url until it answers want_status or timeout_ms passes; returns 1 when it did. */
 int th_wait_http(const char *url, long want_status, int timeout_ms);
 
