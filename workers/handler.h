@@ -38,6 +38,11 @@ typedef struct souk_service_def {
     souk_service service;
     souk_db_schema schema;
     souk_handler_fn handlers[SOUK_EVENT_COUNT];
+    /* most messages handled in one transaction; 0 for the default (32).
+     * A service whose messages lock rows shared across orders (inventory's
+     * stock rows) takes 1, so no two transactions lock them in opposite
+     * orders. */
+    int batch_max;
     void *(*thread_init)(const souk_config *cfg);
     void (*thread_free)(void *state);
 } souk_service_def;

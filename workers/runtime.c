@@ -138,6 +138,8 @@ static souk_status retry_later(struct consumer *c, souk_envelope *msg, const cha
     return st;
 }
 
+#define BATCH_MAX 32
+
 /* One delivery of a batch, from decoding to its verdict. */
 struct item {
     amqp_envelope_t delivery;
@@ -255,24 +257,35 @@ static int handle_in_transaction(struct consumer *c, struct item *it)
     return exec_ok(c, "ROLLBACK TO SAVEPOINT message") ? 0 : -1;
 }
 
+static int by_order_id(const void *a, const void *b)
+{
+    const struct item *const *x = a;
+    const struct item *const *y = b;
+    return strcmp((*x)->msg.correlation_id, (*y)->msg.correlation_id);
+}
+
 /* Handles the batch's messages in one transaction, so that one commit (one
- * WAL flush) covers them all. When the database fails, every message to be
- * handled is requeued without counting an attempt: retries would only burn
- * while the database is away. */
+ * WAL flush) covers them all. Messages are handled in order-id order: every
+ * batch then locks each order's rows in the same global order, so two
+ * batches cannot deadlock on them. When the database fails, every message to
+ * be handled is requeued without counting an attempt: retries would only
+ * burn while the database is away. */
 static void handle_batch(struct consumer *c, struct item *items, int count)
 {
-    int todo = 0;
+    struct item *todo[BATCH_MAX];
+    int n = 0;
     for (int i = 0; i < count; i++)
-        todo += items[i].verdict == ITEM_HANDLE;
-    if (todo == 0)
+        if (items[i].verdict == ITEM_HANDLE)
+            todo[n++] = &items[i];
+    if (n == 0)
         return;
+    qsort(todo, (size_t)n, sizeof todo[0], by_order_id);
     souk_status st = SOUK_OK;
     if (!c->db)
         c->db = souk_db_connect(c->cfg, c->def->schema, &st);
     int failed = !c->db || !exec_ok(c, "BEGIN");
-    for (int i = 0; i < count && !failed; i++)
-        if (items[i].verdict == ITEM_HANDLE)
-            failed = handle_in_transaction(c, &items[i]) != 0;
+    for (int i = 0; i < n && !failed; i++)
+        failed = handle_in_transaction(c, todo[i]) != 0;
     if (!failed)
         failed = !exec_ok(c, "COMMIT");
     if (failed) {
@@ -345,8 +358,6 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
     return broken ? -1 : 0;
 }
 
-#define BATCH_MAX 32
-
 static void consumer_disconnect(struct consumer *c)
 {
     souk_amqp_close(c->amqp);
@@ -381,7 +392,8 @@ static void *consumer_main(void *arg)
         /* Wait for one delivery, then take whatever else has already
          * arrived (up to BATCH_MAX) without waiting. */
         int count = 0, lost = 0;
-        while (count < BATCH_MAX) {
+        int batch_max = c->def->batch_max > 0 ? c->def->batch_max : BATCH_MAX;
+        while (count < batch_max) {
             struct timeval tv = {.tv_sec = 0, .tv_usec = count == 0 ? 250000 : 0};
             amqp_rpc_reply_t reply = amqp_consume_message(state, &items[count].delivery, &tv, 0);
             if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&

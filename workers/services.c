@@ -13,7 +13,9 @@
 
 static souk_service_def definitions[SOUK_SERVICE_COUNT] = {
     [SOUK_SERVICE_ORDER] = {.service = SOUK_SERVICE_ORDER, .schema = SOUK_SCHEMA_ORDERS},
-    [SOUK_SERVICE_INVENTORY] = {.service = SOUK_SERVICE_INVENTORY, .schema = SOUK_SCHEMA_INVENTORY},
+    [SOUK_SERVICE_INVENTORY] = {.service = SOUK_SERVICE_INVENTORY,
+                                .schema = SOUK_SCHEMA_INVENTORY,
+                                .batch_max = 1},
     [SOUK_SERVICE_PAYMENT] = {.service = SOUK_SERVICE_PAYMENT,
                               .schema = SOUK_SCHEMA_PAYMENT,
                               .thread_init = souk_payment_thread_init,
