@@ -126,11 +126,26 @@ static souk_handler_result on_order_created(souk_handler_ctx *ctx)
     return souk_saga_emit(ctx, SOUK_EVENT_STOCK_RESERVED, out, NULL);
 }
 
+/* Locks the stock rows of the order's open reservations in product order,
+ * the order a reservation takes them in, so that releases, sales and
+ * reservations of overlapping products never deadlock. */
+static int lock_stock_of(souk_handler_ctx *ctx)
+{
+    const char *params[1] = {ctx->msg->correlation_id};
+    PGresult *res = souk_saga_exec(ctx,
+                                   "SELECT 1 FROM stock WHERE product_id IN (SELECT product_id "
+                                   "FROM reservations WHERE order_id = $1::uuid AND status = "
+                                   "'RESERVED') ORDER BY product_id FOR UPDATE",
+                                   1, params);
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
 /* Releases whatever the order still has reserved; emits StockReleased when
  * there was something. */
 static souk_handler_result release(souk_handler_ctx *ctx)
 {
-    if (close_order(ctx) != 0)
+    if (close_order(ctx) != 0 || lock_stock_of(ctx) != 0)
         return souk_saga_db_failure(ctx);
     const char *params[1] = {ctx->msg->correlation_id};
     PGresult *res = souk_saga_exec(ctx,
@@ -168,7 +183,7 @@ static souk_handler_result release(souk_handler_ctx *ctx)
 
 static souk_handler_result on_order_completed(souk_handler_ctx *ctx)
 {
-    if (close_order(ctx) != 0)
+    if (close_order(ctx) != 0 || lock_stock_of(ctx) != 0)
         return souk_saga_db_failure(ctx);
     const char *params[1] = {ctx->msg->correlation_id};
     PGresult *res = souk_saga_exec(ctx,
