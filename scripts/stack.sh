@@ -195,6 +195,7 @@ pg_setup() {
         pg_psql -d postgres -c "CREATE DATABASE souk"
     fi
     pg_psql -d souk <<'SQL'
+SET client_min_messages TO warning;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 REVOKE ALL ON DATABASE souk FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS public.souk_migrations (

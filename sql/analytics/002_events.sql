@@ -12,6 +12,3 @@ CREATE TABLE order_events (
 );
 CREATE INDEX order_events_order ON order_events (order_id, occurred_at);
 
-
-GRANT USAGE ON SCHEMA analytics TO souk_analytics_gateway;
-GRANT SELECT ON order_events TO souk_analytics_gateway;
