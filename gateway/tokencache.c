@@ -17,7 +17,7 @@ struct slot {
 };
 
 struct souk_tokencache {
-    pthread_mutex_t locks[STRIPES];
+    pthread_rwlock_t locks[STRIPES];
     struct slot slots[SLOTS];
 };
 
@@ -33,7 +33,7 @@ souk_tokencache *souk_tokencache_new(void)
 {
     souk_tokencache *c = souk_calloc(1, sizeof *c);
     for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&c->locks[i], NULL);
+        pthread_rwlock_init(&c->locks[i], NULL);
     return c;
 }
 
@@ -44,7 +44,7 @@ void souk_tokencache_free(souk_tokencache *c)
     for (int i = 0; i < SLOTS; i++)
         free(c->slots[i].token);
     for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_destroy(&c->locks[i]);
+        pthread_rwlock_destroy(&c->locks[i]);
     free(c);
 }
 
@@ -52,16 +52,16 @@ int souk_tokencache_get(souk_tokencache *c, const char *token, long now, long le
                         souk_jwt_claims *claims)
 {
     size_t i = hash(token) % SLOTS;
-    pthread_mutex_t *lock = &c->locks[i % STRIPES];
+    pthread_rwlock_t *lock = &c->locks[i % STRIPES];
     int hit = 0;
-    pthread_mutex_lock(lock);
+    pthread_rwlock_rdlock(lock);
     struct slot *s = &c->slots[i];
     if (s->token && strcmp(s->token, token) == 0 && now <= s->claims.exp + leeway &&
         now + leeway >= s->claims.nbf) {
         *claims = s->claims;
         hit = 1;
     }
-    pthread_mutex_unlock(lock);
+    pthread_rwlock_unlock(lock);
     return hit;
 }
 
@@ -71,12 +71,12 @@ void souk_tokencache_put(souk_tokencache *c, const char *token, const souk_jwt_c
         return;
     size_t i = hash(token) % SLOTS;
     char *copy = souk_strdup(token);
-    pthread_mutex_t *lock = &c->locks[i % STRIPES];
-    pthread_mutex_lock(lock);
+    pthread_rwlock_t *lock = &c->locks[i % STRIPES];
+    pthread_rwlock_wrlock(lock);
     struct slot *s = &c->slots[i];
     char *old = s->token;
     s->token = copy;
     s->claims = *claims;
-    pthread_mutex_unlock(lock);
+    pthread_rwlock_unlock(lock);
     free(old);
 }
