@@ -517,7 +517,12 @@ dlq_peek() {
 }
 
 # Deletes the profile's data, including server data kept outside the checkout.
+# Servers of the profile left running (an interrupted run) are stopped
+# first: deleting the data under a running server would orphan it.
 stack_wipe() {
+    procs_stop_all >/dev/null 2>&1 || true
+    rabbit_stop >/dev/null 2>&1 || true
+    pg_stop >/dev/null 2>&1 || true
     local servers
     servers="$(server_state)"
     [[ "$servers" != "$SOUK_STATE" ]] && rm -rf "$servers"

@@ -148,6 +148,7 @@ struct item {
     souk_event_type type;
     enum { ITEM_HANDLE, ITEM_OK, ITEM_DUPLICATE, ITEM_RETRY, ITEM_REJECT, ITEM_REQUEUE } verdict;
     int checked;    /* passed prepare(): went to the handler */
+    int settled;    /* its transaction committed, or rolled back for its own verdict */
     double seconds; /* the handler's time */
     char why[512];
 };
@@ -164,6 +165,7 @@ static void prepare(struct consumer *c, struct item *it)
     exchange[elen] = '\0';
     it->verdict = ITEM_REJECT;
     it->checked = 0;
+    it->settled = 0;
     it->payload = NULL;
     if (souk_envelope_decode(&it->delivery.message, exchange, &it->msg, it->why, sizeof it->why) !=
         SOUK_OK) {
@@ -205,18 +207,14 @@ static int exec_ok(struct consumer *c, const char *sql)
     return souk_db_exec(c->db, sql) == SOUK_OK;
 }
 
-/* Runs inbox + handler for one message inside the batch transaction, under
- * a savepoint so that its failure undoes only its own writes. Returns 0, or
- * -1 when the database connection itself failed. */
+/* Runs inbox + handler for one message inside the open transaction.
+ * Returns 0 when it succeeded (or was a duplicate), 1 when its handler
+ * answered RETRY or REJECT (verdict and why set; the caller must roll back),
+ * -1 when the database connection failed. */
 static int handle_in_transaction(struct consumer *c, struct item *it)
 {
-    if (!exec_ok(c, "SAVEPOINT message"))
-        return -1;
     const char *params[2] = {c->queue, it->msg.message_id};
-    PGresult *res = PQexecParams(c->db,
-                                 "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) "
-                                 "ON CONFLICT DO NOTHING",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecPrepared(c->db, "souk_inbox", 2, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(c->db, res);
     int inserted = st == SOUK_OK && strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
@@ -224,7 +222,7 @@ static int handle_in_transaction(struct consumer *c, struct item *it)
         return -1;
     if (!inserted) {
         it->verdict = ITEM_DUPLICATE;
-        return exec_ok(c, "RELEASE SAVEPOINT message") ? 0 : -1;
+        return 0;
     }
     souk_handler_ctx ctx = {.cfg = c->cfg,
                             .service = c->def->service,
@@ -250,11 +248,11 @@ static int handle_in_transaction(struct consumer *c, struct item *it)
         return -1;
     if (result == SOUK_HANDLE_OK) {
         it->verdict = ITEM_OK;
-        return exec_ok(c, "RELEASE SAVEPOINT message") ? 0 : -1;
+        return 0;
     }
     it->verdict = result == SOUK_HANDLE_RETRY ? ITEM_RETRY : ITEM_REJECT;
     snprintf(it->why, sizeof it->why, "%s", ctx.error[0] ? ctx.error : "handler failed");
-    return exec_ok(c, "ROLLBACK TO SAVEPOINT message") ? 0 : -1;
+    return 1;
 }
 
 static int by_order_id(const void *a, const void *b)
@@ -264,12 +262,63 @@ static int by_order_id(const void *a, const void *b)
     return strcmp((*x)->msg.correlation_id, (*y)->msg.correlation_id);
 }
 
+static int ensure_db(struct consumer *c)
+{
+    if (c->db)
+        return 1;
+    souk_status st;
+    c->db = souk_db_connect(c->cfg, c->def->schema, &st);
+    if (!c->db)
+        return 0;
+    PGresult *res = PQprepare(c->db, "souk_inbox",
+                              "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) "
+                              "ON CONFLICT DO NOTHING",
+                              2, NULL);
+    int ok = souk_db_result_status(c->db, res) == SOUK_OK;
+    PQclear(res);
+    if (!ok) {
+        PQfinish(c->db);
+        c->db = NULL;
+    }
+    return ok;
+}
+
+/* Runs the messages in one transaction. Returns 0 when it committed (a
+ * lone message whose handler failed is rolled back with its verdict set),
+ * 1 when a handler of a group failed (all rolled back: the caller runs them
+ * one by one), -1 when the database failed. */
+static int run_transaction(struct consumer *c, struct item **todo, int n)
+{
+    if (!exec_ok(c, "BEGIN"))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int r = handle_in_transaction(c, todo[i]);
+        if (r == 0)
+            continue;
+        PGresult *rb = PQexec(c->db, "ROLLBACK");
+        PQclear(rb);
+        if (r < 0)
+            return -1;
+        if (n > 1)
+            return 1;
+        todo[0]->settled = 1;
+        return 0;
+    }
+    if (!exec_ok(c, "COMMIT"))
+        return -1;
+    for (int i = 0; i < n; i++)
+        todo[i]->settled = 1;
+    return 0;
+}
+
 /* Handles the batch's messages in one transaction, so that one commit (one
- * WAL flush) covers them all. Messages are handled in order-id order: every
- * batch then locks each order's rows in the same global order, so two
- * batches cannot deadlock on them. When the database fails, every message to
- * be handled is requeued without counting an attempt: retries would only
- * burn while the database is away. */
+ * WAL flush) covers them all and each message costs two statements. When a
+ * handler fails, the transaction is rolled back and the messages run one
+ * per transaction, so only the failing one is affected. Messages are
+ * handled in order-id order: every batch then locks each order's rows in
+ * the same global order, so two batches cannot deadlock on them. When the
+ * database fails, every message to be handled is requeued without counting
+ * an attempt: retries would only burn while the database is away. */
 static void handle_batch(struct consumer *c, struct item *items, int count)
 {
     struct item *todo[BATCH_MAX];
@@ -280,14 +329,15 @@ static void handle_batch(struct consumer *c, struct item *items, int count)
     if (n == 0)
         return;
     qsort(todo, (size_t)n, sizeof todo[0], by_order_id);
-    souk_status st = SOUK_OK;
-    if (!c->db)
-        c->db = souk_db_connect(c->cfg, c->def->schema, &st);
-    int failed = !c->db || !exec_ok(c, "BEGIN");
-    for (int i = 0; i < n && !failed; i++)
-        failed = handle_in_transaction(c, todo[i]) != 0;
-    if (!failed)
-        failed = !exec_ok(c, "COMMIT");
+    int failed = !ensure_db(c);
+    int r = failed ? -1 : run_transaction(c, todo, n);
+    if (r == 1) {
+        for (int i = 0; i < n; i++)
+            todo[i]->verdict = ITEM_HANDLE;
+        for (int i = 0; i < n && r != -1; i++)
+            r = run_transaction(c, &todo[i], 1);
+    }
+    failed = r == -1;
     if (failed) {
         if (c->db && PQstatus(c->db) == CONNECTION_OK) {
             PGresult *rb = PQexec(c->db, "ROLLBACK");
@@ -299,6 +349,8 @@ static void handle_batch(struct consumer *c, struct item *items, int count)
         for (int i = 0; i < count; i++) {
             if (!items[i].checked)
                 continue; /* could not be handled at all: still dead-lettered */
+            if (items[i].settled)
+                continue; /* committed one by one before the failure */
             items[i].verdict = ITEM_REQUEUE;
             snprintf(items[i].why, sizeof items[i].why, "database unavailable");
         }
