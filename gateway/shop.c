@@ -748,16 +748,24 @@ static int accepted_not_yet_created(souk_request *req, const char *order_id)
     return found;
 }
 
-void souk_shop_order_get(souk_request *req)
+/* The common start of the order endpoints: a signed-in caller and an order
+ * id that can exist. Returns a read-model connection, or NULL after
+ * answering. */
+static PGconn *open_order(souk_request *req)
 {
     if (!souk_http_require_user(req))
-        return;
-    const char *id = req->params[0];
-    if (!souk_uuid_valid(id)) {
+        return NULL;
+    if (!souk_uuid_valid(req->params[0])) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
-        return;
+        return NULL;
     }
-    PGconn *db = orders_db(req);
+    return orders_db(req);
+}
+
+void souk_shop_order_get(souk_request *req)
+{
+    const char *id = req->params[0];
+    PGconn *db = open_order(req);
     if (!db)
         return;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
@@ -804,14 +812,8 @@ void souk_shop_order_get(souk_request *req)
 
 void souk_shop_order_events(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     const char *id = req->params[0];
-    if (!souk_uuid_valid(id)) {
-        souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
-        return;
-    }
-    PGconn *db = orders_db(req);
+    PGconn *db = open_order(req);
     if (!db)
         return;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};

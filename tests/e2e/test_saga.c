@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
+#include "tests/support/broker.h"
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"
 
@@ -334,12 +335,6 @@ Test(saga, fifty_concurrent_checkouts_for_ten_units_never_oversell)
  * admin: an at-least-once broker may do exactly this. */
 static int redeliver_all(const char *order)
 {
-    setenv("SOUK_AMQP_USER", getenv("SOUK_TEST_ADMIN_USER"), 1);
-    setenv("SOUK_AMQP_PASSWORD", getenv("SOUK_TEST_ADMIN_PASSWORD"), 1);
-    souk_config *cfg = NULL;
-    char err[256];
-    cr_assert_eq(souk_config_load(&cfg, "test", err, sizeof err), SOUK_OK);
-    souk_publisher *pub = souk_publisher_new(cfg, SOUK_SERVICE_GATEWAY);
     PGconn *db = th_pg_admin();
     const char *params[1] = {order};
     PGresult *res = PQexecParams(
@@ -362,15 +357,10 @@ static int redeliver_all(const char *order)
         env.schema_version = 1;
         env.body = PQgetvalue(res, i, 5);
         env.body_len = strlen(env.body);
-        souk_publish_item item = {
-            .exchange = PQgetvalue(res, i, 1), .routing_key = "", .env = &env};
-        souk_status result;
-        cr_assert_eq(souk_publisher_publish(pub, &item, 1, &result, 5000), SOUK_OK);
+        th_publish(PQgetvalue(res, i, 1), "", &env);
     }
     PQclear(res);
     PQfinish(db);
-    souk_publisher_free(pub);
-    souk_config_free(cfg);
     return n;
 }
 

@@ -13,6 +13,7 @@
 #include "events/envelope.h"
 #include "events/outbox.h"
 #include "events/publisher.h"
+#include "tests/support/broker.h"
 #include "tests/support/harness.h"
 
 #define COUNT_SQL "SELECT count(*) FROM analytics.order_events WHERE order_id = $1"
@@ -74,37 +75,6 @@ static void add_to_outbox(const char *order_id, int count, int commit)
     PQfinish(db);
 }
 
-/* Publishes env straight to an exchange as the broker admin. */
-static void publish_direct(const char *exchange, const char *routing_key, const souk_envelope *env)
-{
-    setenv("SOUK_AMQP_USER", getenv("SOUK_TEST_ADMIN_USER"), 1);
-    setenv("SOUK_AMQP_PASSWORD", getenv("SOUK_TEST_ADMIN_PASSWORD"), 1);
-    souk_config *cfg = NULL;
-    char err[256];
-    cr_assert_eq(souk_config_load(&cfg, "test", err, sizeof err), SOUK_OK, "%s", err);
-    souk_publisher *pub = souk_publisher_new(cfg, SOUK_SERVICE_GATEWAY);
-    souk_publish_item item = {.exchange = exchange, .routing_key = routing_key, .env = env};
-    souk_status result;
-    cr_assert_eq(souk_publisher_publish(pub, &item, 1, &result, 5000), SOUK_OK);
-    souk_publisher_free(pub);
-    souk_config_free(cfg);
-}
-
-static souk_envelope envelope_for(const char *order_id, const char *type, const char *body)
-{
-    souk_envelope env;
-    memset(&env, 0, sizeof env);
-    souk_uuid_v4(env.message_id);
-    snprintf(env.correlation_id, sizeof env.correlation_id, "%s", order_id);
-    snprintf(env.type, sizeof env.type, "%s", type);
-    snprintf(env.app_id, sizeof env.app_id, "test");
-    env.timestamp = 1763800000;
-    env.schema_version = 1;
-    env.body = (char *)body;
-    env.body_len = strlen(body);
-    return env;
-}
-
 Test(messaging, outbox_events_reach_the_subscriber_exactly_once)
 {
     char order[37];
@@ -140,11 +110,11 @@ Test(messaging, a_message_delivered_twice_changes_nothing_the_second_time)
     souk_uuid_v4(order);
     json_object *payload = order_created(order);
     const char *body = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
-    souk_envelope env = envelope_for(order, "OrderCreated", body);
+    souk_envelope env = th_envelope(order, "OrderCreated", body);
     const char *env_debug[] = {"SOUK_LOG_LEVEL=debug", NULL};
     start_worker("analytics", env_debug, "t-msg-dup");
-    publish_direct("OrderCreated", "", &env);
-    publish_direct("OrderCreated", "", &env);
+    th_publish("OrderCreated", "", &env);
+    th_publish("OrderCreated", "", &env);
     cr_assert_eq(th_wait_pg_long(COUNT_SQL, order, 1, 30000), 1);
     cr_assert(th_wait_log("t-msg-dup", env.message_id, "duplicate ignored", 15000),
               "the second delivery was never seen");
@@ -161,9 +131,9 @@ Test(messaging, a_consumer_killed_after_commit_and_before_ack_doubles_nothing)
     const char *env_fault[] = {fault, NULL};
     pid_t doomed = start_worker("analytics", env_fault, "t-msg-kill");
     json_object *payload = order_created(order);
-    souk_envelope env = envelope_for(
+    souk_envelope env = th_envelope(
         order, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
-    publish_direct("OrderCreated", "", &env);
+    th_publish("OrderCreated", "", &env);
     cr_assert_eq(th_wait_exit(doomed, 30000), 128 + SIGKILL, "the fault did not fire");
     cr_assert_eq(th_pg_long(COUNT_SQL, order), 1, "the effect was committed before the crash");
     /* The unacked message goes back to the queue for the next consumer. */
@@ -203,8 +173,8 @@ Test(messaging, a_database_restart_mid_transaction_loses_and_doubles_nothing)
     json_object *payload = order_created(order);
     const char *body = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
     for (int i = 0; i < 3; i++) {
-        souk_envelope env = envelope_for(order, "OrderCreated", body);
-        publish_direct("OrderCreated", "", &env);
+        souk_envelope env = th_envelope(order, "OrderCreated", body);
+        th_publish("OrderCreated", "", &env);
     }
     th_sleep_ms(700); /* consumers are now inside their transactions */
     cr_assert_eq(th_stackctl("db-stop"), 0);
@@ -250,16 +220,16 @@ Test(messaging, a_poison_message_is_dead_lettered_after_its_retries_while_others
     start_worker("analytics", env, "t-msg-poison");
 
     json_object *payload = order_created(poison);
-    souk_envelope bad = envelope_for(
+    souk_envelope bad = th_envelope(
         poison, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
-    publish_direct("OrderCreated", "", &bad);
+    th_publish("OrderCreated", "", &bad);
     char others[5][37];
     for (int i = 0; i < 5; i++) {
         souk_uuid_v4(others[i]);
         json_object *p = order_created(others[i]);
-        souk_envelope good = envelope_for(
-            others[i], "OrderCreated", json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-        publish_direct("OrderCreated", "", &good);
+        souk_envelope good = th_envelope(others[i], "OrderCreated",
+                                         json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+        th_publish("OrderCreated", "", &good);
         json_object_put(p);
     }
     for (int i = 0; i < 5; i++)
@@ -286,8 +256,8 @@ Test(messaging, an_invalid_payload_goes_straight_to_the_dlq_with_the_validation_
     souk_uuid_v4(order);
     start_worker("analytics", NULL, "t-msg-invalid");
     souk_envelope env =
-        envelope_for(order, "OrderCreated", "{\"order_id\":\"nope\",\"customer_id\":5}");
-    publish_direct("OrderCreated", "", &env);
+        th_envelope(order, "OrderCreated", "{\"order_id\":\"nope\",\"customer_id\":5}");
+    th_publish("OrderCreated", "", &env);
     json_object *dead = take_dead_letter();
     cr_assert_not_null(dead);
     const char *error = header_text(dead, "x-souk-error");
@@ -302,8 +272,8 @@ Test(messaging, a_message_of_unknown_type_is_dead_lettered_not_dropped)
     char order[37];
     souk_uuid_v4(order);
     start_worker("analytics", NULL, "t-msg-unknown");
-    souk_envelope env = envelope_for(order, "OrderTeleported", "{}");
-    publish_direct("", "analytics-service", &env);
+    souk_envelope env = th_envelope(order, "OrderTeleported", "{}");
+    th_publish("", "analytics-service", &env);
     json_object *dead = take_dead_letter();
     cr_assert_not_null(dead);
     const char *error = header_text(dead, "x-souk-error");

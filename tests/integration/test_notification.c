@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
+#include "tests/support/broker.h"
 #include "tests/support/harness.h"
 
 #define ROWS_SQL "SELECT count(*) FROM notification.notifications WHERE order_id = $1::uuid"
@@ -298,40 +299,6 @@ static char *payload_for(const char *event, const char *order_id, const char *em
     return body;
 }
 
-static souk_envelope envelope_for(const char *order_id, const char *type, const char *body)
-{
-    souk_envelope env;
-    memset(&env, 0, sizeof env);
-    souk_uuid_v4(env.message_id);
-    snprintf(env.correlation_id, sizeof env.correlation_id, "%s", order_id);
-    snprintf(env.type, sizeof env.type, "%s", type);
-    snprintf(env.app_id, sizeof env.app_id, "test");
-    env.timestamp = 1763800000;
-    env.schema_version = 1;
-    env.body = (char *)body;
-    env.body_len = strlen(body);
-    return env;
-}
-
-/* Publishes env to the exchange named as its type, as the broker admin. */
-static void publish(const souk_envelope *env)
-{
-    setenv("SOUK_AMQP_USER", getenv("SOUK_TEST_ADMIN_USER"), 1);
-    setenv("SOUK_AMQP_PASSWORD", getenv("SOUK_TEST_ADMIN_PASSWORD"), 1);
-    souk_config *cfg = NULL;
-    char err[256];
-    cr_assert_eq(souk_config_load(&cfg, "test", err, sizeof err), SOUK_OK, "%s", err);
-    /* workers spawned later connect as their own users again */
-    unsetenv("SOUK_AMQP_USER");
-    unsetenv("SOUK_AMQP_PASSWORD");
-    souk_publisher *pub = souk_publisher_new(cfg, SOUK_SERVICE_GATEWAY);
-    souk_publish_item item = {.exchange = env->type, .routing_key = "", .env = env};
-    souk_status result;
-    cr_assert_eq(souk_publisher_publish(pub, &item, 1, &result, 5000), SOUK_OK);
-    souk_publisher_free(pub);
-    souk_config_free(cfg);
-}
-
 static const char *header_text(json_object *message, const char *key)
 {
     json_object *props = json_object_object_get(message, "properties");
@@ -362,8 +329,8 @@ Test(notification, a_completed_order_is_mailed_once_whatever_the_redeliveries)
     sink_start(&sink);
     start_worker(sink.port, NULL, "t-notif-completed");
     char *body = payload_for("OrderCompleted", order, EMAIL);
-    souk_envelope first = envelope_for(order, "OrderCompleted", body);
-    publish(&first);
+    souk_envelope first = th_envelope(order, "OrderCompleted", body);
+    th_publish(first.type, "", &first);
 
     cr_assert_eq(sink_wait(&sink, 1, 30000), 1, "no e-mail arrived");
     char *mail = sink_message(&sink, 0);
@@ -379,9 +346,9 @@ Test(notification, a_completed_order_is_mailed_once_whatever_the_redeliveries)
 
     /* The same event under a new message id (a republished outcome), then
      * the very same message again (a redelivery). */
-    souk_envelope again = envelope_for(order, "OrderCompleted", body);
-    publish(&again);
-    publish(&first);
+    souk_envelope again = th_envelope(order, "OrderCompleted", body);
+    th_publish(again.type, "", &again);
+    th_publish(first.type, "", &first);
     cr_assert(
         th_wait_log("t-notif-completed", again.message_id, "notification already sent", 15000),
         "the second message id was not handled");
@@ -400,8 +367,8 @@ Test(notification, a_cancelled_order_is_mailed_with_its_reason)
     sink_start(&sink);
     start_worker(sink.port, NULL, "t-notif-cancelled");
     char *body = payload_for("OrderCancelled", order, EMAIL); /* reason payment_declined */
-    souk_envelope env = envelope_for(order, "OrderCancelled", body);
-    publish(&env);
+    souk_envelope env = th_envelope(order, "OrderCancelled", body);
+    th_publish(env.type, "", &env);
 
     cr_assert_eq(sink_wait(&sink, 1, 30000), 1, "no e-mail arrived");
     char *mail = sink_message(&sink, 0);
@@ -426,8 +393,8 @@ Test(notification, an_event_without_an_address_is_logged_not_mailed)
     sink_start(&sink);
     start_worker(sink.port, NULL, "t-notif-logged");
     char *body = payload_for("OrderCompleted", order, NULL);
-    souk_envelope env = envelope_for(order, "OrderCompleted", body);
-    publish(&env);
+    souk_envelope env = th_envelope(order, "OrderCompleted", body);
+    th_publish(env.type, "", &env);
 
     cr_assert_eq(th_wait_pg_long(LOGGED_SQL, order, 1, 30000), 1);
     cr_assert(th_wait_log("t-notif-logged", env.message_id, "notification logged", 5000));
@@ -442,8 +409,8 @@ Test(notification, an_unreachable_mail_server_retries_then_dead_letters_without_
     souk_uuid_v4(order);
     start_worker(th_free_port(), "SOUK_RETRY_DELAYS_MS=200,400", "t-notif-unreachable");
     char *body = payload_for("OrderCompleted", order, EMAIL);
-    souk_envelope env = envelope_for(order, "OrderCompleted", body);
-    publish(&env);
+    souk_envelope env = th_envelope(order, "OrderCompleted", body);
+    th_publish(env.type, "", &env);
 
     cr_assert(th_wait_log("t-notif-unreachable", env.message_id, "retry scheduled", 30000),
               "the failed delivery was not retried");
@@ -468,8 +435,8 @@ Test(notification, the_row_is_committed_only_once_the_mail_server_takes_the_mail
     /* The sink's port is bound but not listening yet: connections are refused. */
     start_worker(sink.port, "SOUK_RETRY_DELAYS_MS=300,600,1200,2400,4800", "t-notif-late");
     char *body = payload_for("OrderCompleted", order, EMAIL);
-    souk_envelope env = envelope_for(order, "OrderCompleted", body);
-    publish(&env);
+    souk_envelope env = th_envelope(order, "OrderCompleted", body);
+    th_publish(env.type, "", &env);
 
     cr_assert(th_wait_log("t-notif-late", env.message_id, "retry scheduled", 30000),
               "the failed delivery was not retried");

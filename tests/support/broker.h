@@ -1,0 +1,18 @@
+/* Test helpers that talk to the broker as its administrator: build an
+ * envelope, publish it with confirms. */
+#ifndef SOUK_TESTS_BROKER_H
+#define SOUK_TESTS_BROKER_H
+
+#include "events/envelope.h"
+
+/* A new envelope of type for order_id with a fresh message id; body is
+ * borrowed. */
+souk_envelope th_envelope(const char *order_id, const char *type, const char *body);
+
+/* Publishes env to exchange (routing_key for the default exchange) as the
+ * broker admin and waits for the confirm; fails the test otherwise. The
+ * admin credentials never stay in the environment, so processes spawned
+ * later still connect as their own broker users. */
+void th_publish(const char *exchange, const char *routing_key, const souk_envelope *env);
+
+#endif
