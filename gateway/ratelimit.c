@@ -22,6 +22,7 @@
 #define STRIPES            (1u << STRIPE_BITS)
 #define BUCKETS_PER_STRIPE 1024u /* 16384 chains in all */
 #define IDLE_SCAN          4
+#define IDLE_SECONDS       1.0
 
 typedef struct entry {
     struct entry *chain; /* next in the same hash bucket */
@@ -213,11 +214,15 @@ int souk_ratelimit_take(souk_ratelimit *rl, const char *key, double now_seconds,
     stripe *s = &rl->stripes[hash >> (64 - STRIPE_BITS)];
 
     pthread_mutex_lock(&s->lock);
-    /* Before the lookup, so the entry about to be used is never freed. */
-    for (int i = 0; i < IDLE_SCAN && s->oldest && is_full(rl, s->oldest, now_seconds); i++)
-        forget(rl, s, s->oldest, now_seconds);
-
     entry *e = lookup(s, hash, key, keylen);
+    /* Forget idle full buckets, never the one about to be used, and only
+     * those idle for a second: under a very high rate every bucket is full
+     * at once, and forgetting busy keys would only churn the allocator. */
+    for (int i = 0;
+         i < IDLE_SCAN && s->oldest && s->oldest != e &&
+         now_seconds - s->oldest->last >= IDLE_SECONDS && is_full(rl, s->oldest, now_seconds);
+         i++)
+        forget(rl, s, s->oldest, now_seconds);
     if (e) {
         if (now_seconds > e->last) {
             e->tokens = fmin(rl->burst, e->tokens + (now_seconds - e->last) * rl->rate);

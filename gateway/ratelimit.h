@@ -1,8 +1,8 @@
 /* Per-client request rate limiting for the gateway: one token bucket per key
  * (a user id or a client address) refilling at a fixed rate up to a burst.
  * Thread-safe; memory is bounded by SOUK_RATELIMIT_MAX_KEYS, and a bucket
- * that has refilled completely is forgotten because it is no different from
- * a new one. The caller passes the time, so tests are deterministic. */
+ * that has refilled completely (and sat idle for a second) is forgotten because it is no different
+ * from a new one. The caller passes the time, so tests are deterministic. */
 #ifndef SOUK_GATEWAY_RATELIMIT_H
 #define SOUK_GATEWAY_RATELIMIT_H
 
