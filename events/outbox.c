@@ -264,7 +264,9 @@ static void *relay_main(void *arg)
             continue;
         }
         backoff = 100;
-        if (time(NULL) - last_purge >= 60) {
+        /* at most a minute apart, and as often as a short retention needs */
+        long retention = souk_config_int(r->cfg, SOUK_CFG_OUTBOX_RETENTION_S);
+        if (time(NULL) - last_purge >= (retention < 60 ? retention : 60)) {
             purge_sent(r);
             last_purge = time(NULL);
         }

@@ -89,6 +89,21 @@ Test(messaging, outbox_events_reach_the_subscriber_exactly_once)
     cr_assert_eq(th_pg_long(COUNT_SQL, order), 40);
 }
 
+Test(messaging, sent_outbox_rows_are_purged_after_the_retention)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    const char *env[] = {"SOUK_OUTBOX_RETENTION_S=1", NULL};
+    start_worker("analytics", NULL, "t-msg-analytics-purge");
+    start_worker("order", env, "t-msg-order-purge");
+    add_to_outbox(order, 3, 1);
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, order, 3, 30000), 3, "delivered first");
+    cr_assert_eq(th_wait_pg_long("SELECT count(*) FROM orders.outbox WHERE correlation_id = $1",
+                                 order, 0, 15000),
+                 0, "sent rows older than the retention are deleted");
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 3);
+}
+
 Test(messaging, a_rolled_back_transaction_publishes_nothing)
 {
     char rolled_back[37], committed[37];
