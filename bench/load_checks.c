@@ -72,9 +72,30 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* Depths of every queue of the souk vhost, or -1 with err set. */
+static int queue_depths_once(const struct load_opts *o, struct load_queue_depth **out, int *count,
+                             int *complete, char *err, size_t errlen);
+
+/* Depths of every queue of the souk vhost, or -1 with err set. Right after
+ * a broker start the management API lists queues before it has their
+ * statistics; waits (up to 15 s) until every queue has a depth. */
 static int queue_depths(const struct load_opts *o, struct load_queue_depth **out, int *count,
                         char *err, size_t errlen)
+{
+    for (int attempt = 0;; attempt++) {
+        int complete = 0;
+        if (queue_depths_once(o, out, count, &complete, err, errlen) != 0)
+            return -1;
+        if (complete || attempt == 30)
+            return 0;
+        free(*out);
+        *out = NULL;
+        struct timespec ts = {0, 500000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int queue_depths_once(const struct load_opts *o, struct load_queue_depth **out, int *count,
+                             int *complete, char *err, size_t errlen)
 {
     char *url = souk_asprintf("%s/api/queues/souk?columns=name,messages", o->mgmt_url);
     char *body = NULL;
@@ -103,8 +124,11 @@ static int queue_depths(const struct load_opts *o, struct load_queue_depth **out
     int n = (int)json_object_array_length(doc);
     *out = souk_calloc((size_t)(n > 0 ? n : 1), sizeof **out);
     *count = n;
+    *complete = 1;
     for (int i = 0; i < n; i++) {
         json_object *q = json_object_array_get_idx(doc, (size_t)i);
+        if (!json_object_object_get_ex(q, "messages", NULL))
+            *complete = 0;
         snprintf((*out)[i].name, sizeof(*out)[i].name, "%s",
                  json_object_get_string(json_object_object_get(q, "name")));
         (*out)[i].messages = (long)json_object_get_int64(json_object_object_get(q, "messages"));

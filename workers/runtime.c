@@ -18,6 +18,7 @@
 #include "events/publisher.h"
 #include "workers/handler.h"
 #include "workers/metrics.h"
+#include "workers/saga.h"
 
 #define MAX_RETRY_DELAYS 16
 
@@ -270,6 +271,7 @@ static int ensure_db(struct consumer *c)
     c->db = souk_db_connect(c->cfg, c->def->schema, &st);
     if (!c->db)
         return 0;
+    souk_saga_new_connection();
     PGresult *res = PQprepare(c->db, "souk_inbox",
                               "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) "
                               "ON CONFLICT DO NOTHING",
