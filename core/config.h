@@ -17,7 +17,7 @@
     X(AMQP_USER, "SOUK_AMQP_USER", STRING, "", "broker user (default: souk-<service>)")            \
     X(AMQP_PASSWORD, "SOUK_AMQP_PASSWORD", STRING, "",                                             \
       "broker password (default: the user name, development only)")                                \
-    X(PG_URL, "SOUK_PG_URL", STRING, "postgresql://127.0.0.1:55432/souk",                          \
+    X(PG_URL, "SOUK_PG_URL", STRING, "postgresql://127.0.0.1:25432/souk",                          \
       "PostgreSQL server and database; each service connects as its own role")                     \
     X(DB_URL_IDENTITY, "SOUK_DB_URL_IDENTITY", STRING, "", "identity schema connection string")    \
     X(DB_URL_CATALOG, "SOUK_DB_URL_CATALOG", STRING, "", "catalog schema connection string")       \

@@ -39,7 +39,7 @@ product="$(curl -fsS -X POST "$G/products" -H 'Content-Type: application/json' -
 body_file="$SOUK_STATE/product.json"
 curl -fsS "$G/products/$product" -H "Authorization: Bearer $token" >"$body_file"
 
-bare_port="${SOUK_BENCH_BARE_PORT:-57799}"
+bare_port="${SOUK_BENCH_BARE_PORT:-27799}"
 "$SOUK_BUILD_DIR/bench/souk-bench-bare" "$bare_port" "$body_file" &
 bare_pid=$!
 sleep 0.5

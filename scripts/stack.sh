@@ -17,32 +17,35 @@ die() { printf 'souk: error: %s\n' "$*" >&2; exit 1; }
 
 # Ports and folders of a profile. `dev` is what `souk up` runs; `test` is the
 # throwaway stack of `souk test`. Each can be overridden from the environment.
+# Every default lies below Linux's ephemeral range (32768-60999): a server
+# restarted in a test must find its port free, not taken by some outbound
+# connection's local port in the meantime.
 stack_use_profile() {
     local profile="$1"
     if [[ "$profile" == bench ]]; then
         SOUK_STATE="${SOUK_BENCH_STATE:-$SOUK_ROOT/.souk/bench}"
         SOUK_BUILD_DIR="${SOUK_BENCH_BUILD_DIR:-$SOUK_ROOT/build/release}"
-        SOUK_PG_PORT="${SOUK_BENCH_PG_PORT:-57432}"
-        SOUK_AMQP_PORT="${SOUK_BENCH_AMQP_PORT:-57720}"
-        SOUK_RABBIT_MGMT_PORT="${SOUK_BENCH_RABBIT_MGMT_PORT:-57721}"
-        SOUK_RABBIT_DIST_PORT="${SOUK_BENCH_RABBIT_DIST_PORT:-57722}"
-        SOUK_EPMD_PORT="${SOUK_BENCH_EPMD_PORT:-57723}"
-        SOUK_GATEWAY_PORT="${SOUK_BENCH_GATEWAY_PORT:-57780}"
-        SOUK_PSP_PORT="${SOUK_BENCH_PSP_PORT:-57790}"
+        SOUK_PG_PORT="${SOUK_BENCH_PG_PORT:-27432}"
+        SOUK_AMQP_PORT="${SOUK_BENCH_AMQP_PORT:-27720}"
+        SOUK_RABBIT_MGMT_PORT="${SOUK_BENCH_RABBIT_MGMT_PORT:-27721}"
+        SOUK_RABBIT_DIST_PORT="${SOUK_BENCH_RABBIT_DIST_PORT:-27722}"
+        SOUK_EPMD_PORT="${SOUK_BENCH_EPMD_PORT:-27723}"
+        SOUK_GATEWAY_PORT="${SOUK_BENCH_GATEWAY_PORT:-27780}"
+        SOUK_PSP_PORT="${SOUK_BENCH_PSP_PORT:-27790}"
     elif [[ "$profile" == test ]]; then
         SOUK_STATE="${SOUK_TEST_STATE:-$SOUK_ROOT/.souk/test}"
         SOUK_BUILD_DIR="${SOUK_TEST_BUILD_DIR:-$SOUK_ROOT/build/test}"
-        SOUK_PG_PORT="${SOUK_TEST_PG_PORT:-56432}"
-        SOUK_AMQP_PORT="${SOUK_TEST_AMQP_PORT:-56720}"
-        SOUK_RABBIT_MGMT_PORT="${SOUK_TEST_RABBIT_MGMT_PORT:-56721}"
-        SOUK_RABBIT_DIST_PORT="${SOUK_TEST_RABBIT_DIST_PORT:-56722}"
-        SOUK_EPMD_PORT="${SOUK_TEST_EPMD_PORT:-56723}"
-        SOUK_GATEWAY_PORT="${SOUK_TEST_GATEWAY_PORT:-56780}"
-        SOUK_PSP_PORT="${SOUK_TEST_PSP_PORT:-56790}"
+        SOUK_PG_PORT="${SOUK_TEST_PG_PORT:-26432}"
+        SOUK_AMQP_PORT="${SOUK_TEST_AMQP_PORT:-26720}"
+        SOUK_RABBIT_MGMT_PORT="${SOUK_TEST_RABBIT_MGMT_PORT:-26721}"
+        SOUK_RABBIT_DIST_PORT="${SOUK_TEST_RABBIT_DIST_PORT:-26722}"
+        SOUK_EPMD_PORT="${SOUK_TEST_EPMD_PORT:-26723}"
+        SOUK_GATEWAY_PORT="${SOUK_TEST_GATEWAY_PORT:-26780}"
+        SOUK_PSP_PORT="${SOUK_TEST_PSP_PORT:-26790}"
     else
         SOUK_STATE="${SOUK_STATE:-$SOUK_ROOT/.souk/dev}"
         SOUK_BUILD_DIR="${SOUK_BUILD_DIR:-$SOUK_ROOT/build/release}"
-        SOUK_PG_PORT="${SOUK_PG_PORT:-55432}"
+        SOUK_PG_PORT="${SOUK_PG_PORT:-25432}"
         SOUK_AMQP_PORT="${SOUK_AMQP_PORT:-5672}"
         SOUK_RABBIT_MGMT_PORT="${SOUK_RABBIT_MGMT_PORT:-15672}"
         SOUK_RABBIT_DIST_PORT="${SOUK_RABBIT_DIST_PORT:-25672}"

@@ -104,6 +104,38 @@ Test(messaging, sent_outbox_rows_are_purged_after_the_retention)
     cr_assert_eq(th_pg_long(COUNT_SQL, order), 3);
 }
 
+Test(messaging, an_unroutable_message_is_reported_not_dropped)
+{
+    /* a fanout exchange nobody is bound to: the mandatory flag brings the
+     * message back, and the publisher reports it instead of a success */
+    long declared = th_mgmt("PUT", "/exchanges/souk/test-unroutable",
+                            "{\"type\":\"fanout\",\"durable\":false}", NULL);
+    cr_assert(declared == 201 || declared == 204, "declaring the exchange: %ld", declared);
+    setenv("SOUK_AMQP_USER", getenv("SOUK_TEST_ADMIN_USER"), 1);
+    setenv("SOUK_AMQP_PASSWORD", getenv("SOUK_TEST_ADMIN_PASSWORD"), 1);
+    souk_config *cfg = NULL;
+    char err[256];
+    cr_assert_eq(souk_config_load(&cfg, "test", err, sizeof err), SOUK_OK);
+    unsetenv("SOUK_AMQP_USER");
+    unsetenv("SOUK_AMQP_PASSWORD");
+    souk_publisher *pub = souk_publisher_new(cfg, SOUK_SERVICE_GATEWAY);
+    char order[37];
+    souk_uuid_v4(order);
+    souk_envelope routed = th_envelope(order, "OrderCreated", "{}");
+    souk_envelope lost = th_envelope(order, "OrderCreated", "{}");
+    souk_publish_item items[2] = {
+        {.exchange = "test-unroutable", .routing_key = "", .env = &lost},
+        {.exchange = "", .routing_key = "analytics-service.dlq", .env = &routed}};
+    souk_status results[2];
+    cr_assert_neq(souk_publisher_publish(pub, items, 2, results, 5000), SOUK_OK);
+    cr_assert_eq(results[0], SOUK_ENOTFOUND, "%s", souk_status_name(results[0]));
+    cr_assert_eq(results[1], SOUK_OK, "the routable one in the same batch is confirmed");
+    souk_publisher_free(pub);
+    souk_config_free(cfg);
+    th_purge_queue("analytics-service.dlq");
+    th_mgmt("DELETE", "/exchanges/souk/test-unroutable", NULL, NULL);
+}
+
 Test(messaging, a_rolled_back_transaction_publishes_nothing)
 {
     char rolled_back[37], committed[37];
