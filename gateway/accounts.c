@@ -68,13 +68,12 @@ void souk_accounts_register(souk_request *req)
     json_object *doc = souk_http_read_json(req, "register");
     if (!doc)
         return;
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->identity, &st);
+    PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
     if (!db) {
-        souk_http_fail_status(req, "identity database", st);
         json_object_put(doc);
         return;
     }
+    souk_status st;
     char id[37];
     souk_uuid_v4(id);
     st = create_account(req->gw, db, id, field(doc, "email"), field(doc, "name"), "customer",
@@ -122,13 +121,12 @@ void souk_accounts_login(souk_request *req)
     json_object *doc = souk_http_read_json(req, "login");
     if (!doc)
         return;
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->identity, &st);
+    PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
     if (!db) {
-        souk_http_fail_status(req, "identity database", st);
         json_object_put(doc);
         return;
     }
+    souk_status st;
     const char *params[1] = {field(doc, "email")};
     PGresult *res = PQexecParams(
         db, "SELECT id, email, name, role, password_hash FROM accounts WHERE email = lower($1)", 1,
@@ -168,12 +166,10 @@ void souk_accounts_me(souk_request *req)
 {
     if (!souk_http_require_user(req))
         return;
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->identity, &st);
-    if (!db) {
-        souk_http_fail_status(req, "identity database", st);
+    PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
+    if (!db)
         return;
-    }
+    souk_status st;
     const char *params[1] = {req->claims.sub};
     PGresult *res =
         PQexecParams(db,

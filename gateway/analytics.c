@@ -66,12 +66,10 @@ void souk_analytics_summary(souk_request *req)
     char from[64] = "-infinity", to[64] = "infinity";
     souk_http_query_text(req, "from", from, sizeof from);
     souk_http_query_text(req, "to", to, sizeof to);
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->analytics_read, &st);
-    if (!db) {
-        souk_http_fail_status(req, "analytics database", st);
+    PGconn *db = souk_http_db(req, req->gw->analytics_read, "analytics database");
+    if (!db)
         return;
-    }
+    souk_status st;
     const char *params[2] = {from, to};
     PGresult *res = PQexecParams(db, summary_sql, 2, NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
@@ -104,12 +102,10 @@ void souk_notifications_list(souk_request *req)
     if (souk_http_query_long(req, "limit", 20, 1, 100, &limit) ||
         souk_http_query_long(req, "offset", 0, 0, 10000000, &offset))
         return;
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->notification_read, &st);
-    if (!db) {
-        souk_http_fail_status(req, "notification database", st);
+    PGconn *db = souk_http_db(req, req->gw->notification_read, "notification database");
+    if (!db)
         return;
-    }
+    souk_status st;
     char limit_s[16], offset_s[16];
     snprintf(limit_s, sizeof limit_s, "%ld", limit);
     snprintf(offset_s, sizeof offset_s, "%ld", offset);

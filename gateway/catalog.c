@@ -323,12 +323,10 @@ void souk_catalog_list(souk_request *req)
     }
     pattern[n++] = '%';
     pattern[n] = '\0';
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->catalog, &st);
-    if (!db) {
-        souk_http_fail_status(req, "catalog database", st);
+    PGconn *db = souk_http_db(req, req->gw->catalog, "catalog database");
+    if (!db)
         return;
-    }
+    souk_status st;
     const char *params[3] = {pattern, limit_s, offset_s};
     PGresult *res = PQexecParams(db,
                                  "SELECT " PRODUCT_COLUMNS ", count(*) OVER () FROM products "
@@ -389,13 +387,12 @@ static void write_product(souk_request *req, const char *id)
             ? "false"
             : "true",
     };
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->catalog, &st);
+    PGconn *db = souk_http_db(req, req->gw->catalog, "catalog database");
     if (!db) {
-        souk_http_fail_status(req, "catalog database", st);
         json_object_put(doc);
         return;
     }
+    souk_status st;
     PGresult *res = PQexecParams(
         db,
         id == new_id
@@ -450,12 +447,10 @@ void souk_catalog_delete(souk_request *req)
         souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);
         return;
     }
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->catalog, &st);
-    if (!db) {
-        souk_http_fail_status(req, "catalog database", st);
+    PGconn *db = souk_http_db(req, req->gw->catalog, "catalog database");
+    if (!db)
         return;
-    }
+    souk_status st;
     const char *params[1] = {id};
     PGresult *res =
         PQexecParams(db, "DELETE FROM products WHERE id = $1", 1, NULL, params, NULL, NULL, 0);

@@ -95,6 +95,15 @@ void souk_http_fail_status(souk_request *req, const char *what, souk_status stat
     souk_http_internal(req, what, status);
 }
 
+PGconn *souk_http_db(souk_request *req, souk_dbpool *pool, const char *what)
+{
+    souk_status st;
+    PGconn *db = souk_dbpool_acquire(pool, &st);
+    if (!db)
+        souk_http_fail_status(req, what, st);
+    return db;
+}
+
 const char *souk_http_header(const souk_request *req, const char *name)
 {
     return mg_get_header(req->conn, name);

@@ -46,6 +46,10 @@ void souk_http_internal(souk_request *req, const char *what, souk_status status)
 /* Sends 503 when a dependency is down, else 500. */
 void souk_http_fail_status(souk_request *req, const char *what, souk_status status);
 
+/* Takes a connection from pool; answers 503 (naming nothing internal) and
+ * returns NULL when none can be had. what is logged. */
+PGconn *souk_http_db(souk_request *req, souk_dbpool *pool, const char *what);
+
 /* Reads the body as JSON and checks it against schemas/http/<schema>.json
  * (schema may be NULL). Returns a new object, or NULL after answering. */
 json_object *souk_http_read_json(souk_request *req, const char *schema);

@@ -68,12 +68,10 @@ void souk_shop_inventory_get(souk_request *req)
 {
     if (!souk_http_require_user(req) || !require_product(req, req->params[0], NULL))
         return;
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->inventory_read, &st);
-    if (!db) {
-        souk_http_fail_status(req, "inventory database", st);
+    PGconn *db = souk_http_db(req, req->gw->inventory_read, "inventory database");
+    if (!db)
         return;
-    }
+    souk_status st;
     const char *params[1] = {req->params[0]};
     PGresult *res = PQexecParams(
         db, "SELECT on_hand, reserved, sold FROM inventory.stock WHERE product_id = $1", 1, NULL,
@@ -112,13 +110,12 @@ void souk_shop_inventory_set(souk_request *req)
     char amount[32];
     snprintf(amount, sizeof amount, "%lld",
              (long long)json_object_get_int64(has_on_hand ? on_hand : delta));
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->inventory_read, &st);
+    PGconn *db = souk_http_db(req, req->gw->inventory_read, "inventory database");
     if (!db) {
-        souk_http_fail_status(req, "inventory database", st);
         json_object_put(doc);
         return;
     }
+    souk_status st;
     const char *params[2] = {req->params[0], amount};
     PGresult *res = PQexecParams(
         db,
@@ -260,11 +257,7 @@ static void send_cart(souk_request *req, PGconn *db)
 
 static PGconn *cart_db(souk_request *req)
 {
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->cart, &st);
-    if (!db)
-        souk_http_fail_status(req, "cart database", st);
-    return db;
+    return souk_http_db(req, req->gw->cart, "cart database");
 }
 
 void souk_shop_cart_get(souk_request *req)
@@ -666,11 +659,7 @@ static json_object *order_json(PGresult *res, int row)
 
 static PGconn *orders_db(souk_request *req)
 {
-    souk_status st;
-    PGconn *db = souk_dbpool_acquire(req->gw->orders_read, &st);
-    if (!db)
-        souk_http_fail_status(req, "orders database", st);
-    return db;
+    return souk_http_db(req, req->gw->orders_read, "orders database");
 }
 
 void souk_shop_orders_list(souk_request *req)

@@ -114,13 +114,7 @@ static souk_handler_result on_order_created(souk_handler_ctx *ctx)
                      "reservation failed: insufficient stock");
         return souk_saga_emit(ctx, SOUK_EVENT_STOCK_RESERVATION_FAILED, p, NULL);
     }
-    json_object *out = json_object_new_object();
-    static const char *const copied[] = {"order_id",     "customer_id", "lines",
-                                         "currency",     "total_minor", "shipping_address",
-                                         "payment_token"};
-    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
-        json_object_object_add(out, copied[i],
-                               json_object_get(json_object_object_get(ctx->payload, copied[i])));
+    json_object *out = souk_saga_order_fields(ctx->payload);
     SOUK_LOG_MSG(SOUK_LOG_INFO, ctx->msg->correlation_id, ctx->msg->message_id,
                  "stock reserved lines=%zu", count);
     return souk_saga_emit(ctx, SOUK_EVENT_STOCK_RESERVED, out, NULL);

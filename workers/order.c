@@ -187,13 +187,7 @@ static souk_handler_result on_cart_checked_out(souk_handler_ctx *ctx)
     }
     if (!record_received(ctx))
         return souk_saga_db_failure(ctx);
-    json_object *out = json_object_new_object();
-    static const char *const copied[] = {"order_id",     "customer_id", "lines",
-                                         "currency",     "total_minor", "shipping_address",
-                                         "payment_token"};
-    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
-        json_object_object_add(out, copied[i],
-                               json_object_get(json_object_object_get(p, copied[i])));
+    json_object *out = souk_saga_order_fields(p);
     SOUK_LOG_MSG(SOUK_LOG_INFO, ctx->msg->correlation_id, ctx->msg->message_id,
                  "order created total_minor=%s currency=%s", total, params[2]);
     return emit(ctx, SOUK_EVENT_ORDER_CREATED, out);

@@ -24,6 +24,18 @@ long long souk_saga_int(json_object *obj, const char *name)
     return (long long)json_object_get_int64(v);
 }
 
+json_object *souk_saga_order_fields(json_object *payload)
+{
+    static const char *const fields[] = {"order_id",     "customer_id", "lines",
+                                         "currency",     "total_minor", "shipping_address",
+                                         "payment_token"};
+    json_object *out = json_object_new_object();
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        json_object_object_add(out, fields[i],
+                               json_object_get(json_object_object_get(payload, fields[i])));
+    return out;
+}
+
 souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
                                    json_object *payload, char message_id[37])
 {

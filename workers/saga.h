@@ -12,6 +12,11 @@ const char *souk_saga_str(json_object *obj, const char *name);
 /* An integer field of the payload, or 0. */
 long long souk_saga_int(json_object *obj, const char *name);
 
+/* A new object with the order fields every step of the checkout passes on
+ * (order_id, customer_id, lines, currency, total_minor, shipping_address,
+ * payment_token), shared from payload. */
+json_object *souk_saga_order_fields(json_object *payload);
+
 /* Adds an event of type to the outbox in the handler's transaction; the
  * payload is consumed. message_id (may be NULL) receives its id. Returns
  * SOUK_HANDLE_OK, or a failure with ctx->error set. */
