@@ -99,8 +99,7 @@ void souk_notifications_list(souk_request *req)
     if (!souk_http_require_user(req))
         return;
     long limit, offset;
-    if (souk_http_query_long(req, "limit", 20, 1, 100, &limit) ||
-        souk_http_query_long(req, "offset", 0, 0, 10000000, &offset))
+    if (souk_http_page(req, &limit, &offset))
         return;
     PGconn *db = souk_http_db(req, req->gw->notification_read, "notification database");
     if (!db)

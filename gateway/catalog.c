@@ -304,8 +304,7 @@ void souk_catalog_list(souk_request *req)
     if (!souk_http_require_user(req))
         return;
     long limit, offset;
-    if (souk_http_query_long(req, "limit", 20, 1, 100, &limit) ||
-        souk_http_query_long(req, "offset", 0, 0, 1000000, &offset))
+    if (souk_http_page(req, &limit, &offset))
         return;
     char q[128] = "";
     souk_http_query_text(req, "q", q, sizeof q);
@@ -337,18 +336,7 @@ void souk_catalog_list(souk_request *req)
     if (st != SOUK_OK) {
         souk_http_fail_status(req, "listing products", st);
     } else {
-        json_object *body = json_object_new_object();
-        json_object *items = json_object_new_array();
-        for (int i = 0; i < PQntuples(res); i++)
-            json_object_array_add(items, product_json(res, i));
-        json_object_object_add(body, "items", items);
-        json_object_object_add(body, "limit", json_object_new_int64(limit));
-        json_object_object_add(body, "offset", json_object_new_int64(offset));
-        json_object_object_add(
-            body, "total",
-            json_object_new_int64(PQntuples(res) ? strtoll(PQgetvalue(res, 0, 9), NULL, 10) : 0));
-        souk_http_respond(req, 200, body);
-        json_object_put(body);
+        souk_http_respond_page(req, res, product_json, limit, offset, 9);
     }
     PQclear(res);
     souk_dbpool_release(req->gw->catalog, db);

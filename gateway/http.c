@@ -232,6 +232,31 @@ int souk_http_query_text(const souk_request *req, const char *name, char *buf, s
     return mg_get_var(qs, strlen(qs), name, buf, cap) >= 0;
 }
 
+int souk_http_page(souk_request *req, long *limit, long *offset)
+{
+    if (souk_http_query_long(req, "limit", 20, 1, 100, limit) ||
+        souk_http_query_long(req, "offset", 0, 0, 10000000, offset))
+        return -1;
+    return 0;
+}
+
+void souk_http_respond_page(souk_request *req, PGresult *res,
+                            json_object *(*row_json)(PGresult *, int), long limit, long offset,
+                            int total_column)
+{
+    json_object *body = json_object_new_object();
+    json_object *items = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_object_array_add(items, row_json(res, i));
+    json_object_object_add(body, "items", items);
+    json_object_object_add(body, "limit", json_object_new_int64(limit));
+    json_object_object_add(body, "offset", json_object_new_int64(offset));
+    long long total = PQntuples(res) ? strtoll(PQgetvalue(res, 0, total_column), NULL, 10) : 0;
+    json_object_object_add(body, "total", json_object_new_int64(total));
+    souk_http_respond(req, 200, body);
+    json_object_put(body);
+}
+
 int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
                          long *out)
 {

@@ -10,6 +10,7 @@
 
 #include <civetweb.h>
 #include <json-c/json.h>
+#include <libpq-fe.h>
 
 #include "core/status.h"
 #include "gateway/app.h"
@@ -67,6 +68,17 @@ const char *souk_http_header(const souk_request *req, const char *name);
  * Returns 0, or -1 after answering 400. */
 int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
                          long *out);
+
+/* Reads the paging parameters limit (1-100, default 20) and offset.
+ * Returns 0, or -1 after answering 400. */
+int souk_http_page(souk_request *req, long *limit, long *offset);
+
+/* Answers 200 with {"items", "limit", "offset", "total"}: one item per row
+ * of res made by row_json, total read from column total_column (a
+ * count(*) OVER () of the query). */
+void souk_http_respond_page(souk_request *req, PGresult *res,
+                            json_object *(*row_json)(PGresult *, int), long limit, long offset,
+                            int total_column);
 
 /* Copies a query parameter (URL-decoded) into buf; returns 1 when present. */
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap);

@@ -667,8 +667,7 @@ void souk_shop_orders_list(souk_request *req)
     if (!souk_http_require_user(req))
         return;
     long limit, offset;
-    if (souk_http_query_long(req, "limit", 20, 1, 100, &limit) ||
-        souk_http_query_long(req, "offset", 0, 0, 10000000, &offset))
+    if (souk_http_page(req, &limit, &offset))
         return;
     PGconn *db = orders_db(req);
     if (!db)
@@ -687,18 +686,7 @@ void souk_shop_orders_list(souk_request *req)
     if (st != SOUK_OK) {
         souk_http_fail_status(req, "listing orders", st);
     } else {
-        json_object *body = json_object_new_object();
-        json_object *items = json_object_new_array();
-        for (int i = 0; i < PQntuples(res); i++)
-            json_object_array_add(items, order_json(res, i));
-        json_object_object_add(body, "items", items);
-        json_object_object_add(body, "limit", json_object_new_int64(limit));
-        json_object_object_add(body, "offset", json_object_new_int64(offset));
-        json_object_object_add(
-            body, "total",
-            json_object_new_int64(PQntuples(res) ? strtoll(PQgetvalue(res, 0, 14), NULL, 10) : 0));
-        souk_http_respond(req, 200, body);
-        json_object_put(body);
+        souk_http_respond_page(req, res, order_json, limit, offset, 14);
     }
     PQclear(res);
     souk_dbpool_release(req->gw->orders_read, db);
