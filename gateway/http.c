@@ -43,13 +43,29 @@ void souk_http_add_header(souk_request *req, const char *name, const char *value
 static void send_raw(souk_request *req, int status, const char *content_type, const char *body,
                      size_t len)
 {
-    mg_printf(req->conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s\r\n",
-              status, souk_http_reason(status), content_type, len, req->request_id,
-              req->extra_headers);
-    if (len && strcmp(req->info->request_method, "HEAD") != 0)
+    /* Head and body leave in one write when they fit: one system call and
+     * one segment instead of two, which the client would wake up for twice. */
+    char out[16384];
+    int head = snprintf(out, sizeof out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s\r\n",
+                        status, souk_http_reason(status), content_type, len, req->request_id,
+                        req->extra_headers);
+    if (strcmp(req->info->request_method, "HEAD") == 0)
+        len = 0;
+    if (head < 0 || (size_t)head >= sizeof out) {
+        mg_printf(req->conn, "HTTP/1.1 500 %s\r\nContent-Length: 0\r\n\r\n", souk_http_reason(500));
+        req->status = 500;
+        return;
+    }
+    if ((size_t)head + len <= sizeof out) {
+        if (len)
+            memcpy(out + head, body, len);
+        mg_write(req->conn, out, (size_t)head + len);
+    } else {
+        mg_write(req->conn, out, (size_t)head);
         mg_write(req->conn, body, len);
+    }
     req->status = status;
 }
 

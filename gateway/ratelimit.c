@@ -1,10 +1,17 @@
 /* Token buckets in a fixed hash table split into stripes, each with its own
- * mutex, chains, least-recently-used list and share of the key cap, so
- * threads limiting different clients rarely wait on each other. Keys are
- * hashed with SipHash-2-4 under a random per-limiter key, because clients
- * choose them (addresses, user ids) and could otherwise pile them into one
- * chain. Each take also forgets up to IDLE_SCAN full buckets at the old end
- * of its stripe's list. */
+ * read-write lock, chains, insertion-ordered list and share of the key cap.
+ * A take of a known key holds only the read lock and updates its bucket with
+ * one compare-and-swap, so requests of the same client never sleep on each
+ * other (a mutex holder preempted on a busy two-core machine stalled every
+ * request behind it). A bucket is kept as the time it will be full again
+ * (the generic cell rate algorithm, equivalent to a token bucket), which fits
+ * one atomic word. Only a new key takes the write lock; it first forgets up
+ * to IDLE_SCAN idle full buckets at the old end of the list and, at the cap,
+ * the oldest bucket not used since it was last passed over (second chance,
+ * an approximation of least recently used without relinking on every use).
+ * Keys are hashed with SipHash-2-4 under a random per-limiter key, because
+ * clients choose them (addresses, user ids) and could otherwise pile them
+ * into one chain. */
 #include "gateway/ratelimit.h"
 
 #include <math.h>
@@ -24,19 +31,23 @@
 #define IDLE_SCAN          4
 #define IDLE_SECONDS       1.0
 
+/* Slack for rounding when comparing token counts computed in doubles. */
+#define TOKEN_EPSILON 1e-9
+
 typedef struct entry {
     struct entry *chain; /* next in the same hash bucket */
-    struct entry *older; /* least-recently-used list of the stripe */
+    struct entry *older; /* insertion-ordered list of the stripe */
     struct entry *newer;
     uint64_t hash;
-    double tokens;
-    double last; /* time tokens was computed at */
+    _Atomic double full_at; /* the time the bucket holds burst tokens again */
+    _Atomic double last;    /* latest time a take was stamped with */
+    atomic_int used;        /* taken since eviction last passed over it */
     size_t keylen;
     char key[];
 } entry;
 
 typedef struct stripe {
-    pthread_mutex_t lock;
+    pthread_rwlock_t lock;
     entry *buckets[BUCKETS_PER_STRIPE];
     entry *oldest;
     entry *newest;
@@ -122,7 +133,7 @@ souk_ratelimit *souk_ratelimit_new(double rate_per_second, double burst)
     }
     atomic_init(&rl->keys, 0);
     for (unsigned i = 0; i < STRIPES; i++) {
-        souk_assert(pthread_mutex_init(&rl->stripes[i].lock, NULL) == 0);
+        souk_assert(pthread_rwlock_init(&rl->stripes[i].lock, NULL) == 0);
         rl->stripes[i].horizon = -INFINITY;
     }
     return rl;
@@ -138,7 +149,7 @@ void souk_ratelimit_free(souk_ratelimit *rl)
             next = e->newer;
             free(e);
         }
-        pthread_mutex_destroy(&s->lock);
+        pthread_rwlock_destroy(&s->lock);
     }
     free(rl);
 }
@@ -148,7 +159,7 @@ static entry **chain_head(stripe *s, uint64_t hash)
     return &s->buckets[hash % BUCKETS_PER_STRIPE];
 }
 
-static void lru_unlink(stripe *s, entry *e)
+static void list_unlink(stripe *s, entry *e)
 {
     if (e->older)
         e->older->newer = e->newer;
@@ -161,7 +172,7 @@ static void lru_unlink(stripe *s, entry *e)
     e->older = e->newer = NULL;
 }
 
-static void lru_push_newest(stripe *s, entry *e)
+static void list_push_newest(stripe *s, entry *e)
 {
     e->older = s->newest;
     e->newer = NULL;
@@ -172,10 +183,11 @@ static void lru_push_newest(stripe *s, entry *e)
     s->newest = e;
 }
 
-/* Drops e, judged at time now. Threads read their clocks at slightly
- * different moments, so a take stamped before now may come next: a bucket
- * recreated then must not start before now, or it would earn the interval
- * twice. Hence the horizon, which new buckets start from. */
+/* Drops e, judged at time now; the caller holds the write lock. Threads
+ * read their clocks at slightly different moments, so a take stamped before
+ * now may come next: a bucket recreated then must not start before now, or
+ * it would earn the interval twice. Hence the horizon, which new buckets
+ * start from. */
 static void forget(souk_ratelimit *rl, stripe *s, entry *e, double now)
 {
     s->horizon = fmax(s->horizon, now);
@@ -183,7 +195,7 @@ static void forget(souk_ratelimit *rl, stripe *s, entry *e, double now)
     while (*link != e)
         link = &(*link)->chain;
     *link = e->chain;
-    lru_unlink(s, e);
+    list_unlink(s, e);
     s->count--;
     atomic_fetch_sub(&rl->keys, 1);
     free(e);
@@ -191,10 +203,9 @@ static void forget(souk_ratelimit *rl, stripe *s, entry *e, double now)
 
 /* Whether e's bucket has refilled completely by now: then it is the same as
  * a bucket that was never created. */
-static int is_full(const souk_ratelimit *rl, const entry *e, double now)
+static int is_full(const entry *e, double now)
 {
-    double elapsed = now > e->last ? now - e->last : 0;
-    return e->tokens + elapsed * rl->rate >= rl->burst;
+    return atomic_load(&e->full_at) <= now;
 }
 
 static entry *lookup(stripe *s, uint64_t hash, const char *key, size_t keylen)
@@ -205,6 +216,56 @@ static entry *lookup(stripe *s, uint64_t hash, const char *key, size_t keylen)
     return NULL;
 }
 
+/* Takes one token from e at time now (read or write lock held). A time
+ * earlier than the latest one seen counts as that one, so it refills
+ * nothing. */
+static int take_token(const souk_ratelimit *rl, entry *e, double now, double *retry_after)
+{
+    double last = atomic_load(&e->last);
+    while (now > last && !atomic_compare_exchange_weak(&e->last, &last, now))
+        ;
+    if (last > now)
+        now = last;
+    if (!atomic_load_explicit(&e->used, memory_order_relaxed))
+        atomic_store_explicit(&e->used, 1, memory_order_relaxed);
+
+    double full_at = atomic_load(&e->full_at);
+    for (;;) {
+        double from = fmax(full_at, now);
+        double missing = (from - now) * rl->rate; /* tokens short of the burst */
+        if (missing > rl->burst - 1 + TOKEN_EPSILON) {
+            if (retry_after)
+                *retry_after = (missing - (rl->burst - 1)) / rl->rate;
+            return 0;
+        }
+        if (atomic_compare_exchange_weak(&e->full_at, &full_at, from + 1 / rl->rate))
+            return 1;
+    }
+}
+
+/* Makes room for a new key in s (write lock held): idle full buckets at the
+ * old end go, and at the cap the oldest one not used since it was last
+ * passed over; used ones get a second chance at the new end. */
+static void make_room(souk_ratelimit *rl, stripe *s, double now)
+{
+    /* Only buckets idle for a second: under a very high rate every bucket
+     * is full at once, and forgetting busy keys would only churn memory. */
+    for (int i = 0; i < IDLE_SCAN && s->oldest &&
+                    now - atomic_load(&s->oldest->last) >= IDLE_SECONDS && is_full(s->oldest, now);
+         i++)
+        forget(rl, s, s->oldest, now);
+    while (s->count >= rl->cap_per_stripe) {
+        entry *e = s->oldest;
+        if (atomic_load_explicit(&e->used, memory_order_relaxed)) {
+            atomic_store_explicit(&e->used, 0, memory_order_relaxed);
+            list_unlink(s, e);
+            list_push_newest(s, e);
+        } else {
+            forget(rl, s, e, now);
+        }
+    }
+}
+
 int souk_ratelimit_take(souk_ratelimit *rl, const char *key, double now_seconds,
                         double *retry_after_seconds)
 {
@@ -213,45 +274,41 @@ int souk_ratelimit_take(souk_ratelimit *rl, const char *key, double now_seconds,
     uint64_t hash = siphash((const unsigned char *)key, keylen, rl->sipkey);
     stripe *s = &rl->stripes[hash >> (64 - STRIPE_BITS)];
 
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_rdlock(&s->lock);
     entry *e = lookup(s, hash, key, keylen);
-    /* Forget idle full buckets, never the one about to be used, and only
-     * those idle for a second: under a very high rate every bucket is full
-     * at once, and forgetting busy keys would only churn the allocator. */
-    for (int i = 0;
-         i < IDLE_SCAN && s->oldest && s->oldest != e &&
-         now_seconds - s->oldest->last >= IDLE_SECONDS && is_full(rl, s->oldest, now_seconds);
-         i++)
-        forget(rl, s, s->oldest, now_seconds);
     if (e) {
-        if (now_seconds > e->last) {
-            e->tokens = fmin(rl->burst, e->tokens + (now_seconds - e->last) * rl->rate);
-            e->last = now_seconds;
-        }
-        lru_unlink(s, e);
-    } else {
-        if (s->count >= rl->cap_per_stripe)
-            forget(rl, s, s->oldest, now_seconds);
+        int allowed = take_token(rl, e, now_seconds, retry_after_seconds);
+        pthread_rwlock_unlock(&s->lock);
+        return allowed;
+    }
+    pthread_rwlock_unlock(&s->lock);
+
+    pthread_rwlock_wrlock(&s->lock);
+    e = lookup(s, hash, key, keylen); /* another thread may have added it */
+    int created = e == NULL;
+    if (created) {
+        make_room(rl, s, now_seconds);
         e = souk_malloc(sizeof *e + keylen + 1);
         e->hash = hash;
-        e->tokens = rl->burst;
-        e->last = fmax(now_seconds, s->horizon);
+        double start = fmax(now_seconds, s->horizon);
+        atomic_init(&e->full_at, start);
+        atomic_init(&e->last, start);
+        atomic_init(&e->used, 0);
         e->keylen = keylen;
         memcpy(e->key, key, keylen + 1);
         entry **head = chain_head(s, hash);
         e->chain = *head;
         *head = e;
+        list_push_newest(s, e);
         s->count++;
         atomic_fetch_add(&rl->keys, 1);
     }
-    lru_push_newest(s, e);
-
-    int allowed = e->tokens >= 1;
-    if (allowed)
-        e->tokens -= 1;
-    else if (retry_after_seconds)
-        *retry_after_seconds = (1 - e->tokens) / rl->rate;
-    pthread_mutex_unlock(&s->lock);
+    int allowed = take_token(rl, e, now_seconds, retry_after_seconds);
+    /* Being new already puts it at the young end; only later uses earn it a
+     * second chance, or a flood of one-off keys would all keep one. */
+    if (created)
+        atomic_store_explicit(&e->used, 0, memory_order_relaxed);
+    pthread_rwlock_unlock(&s->lock);
     return allowed;
 }
 
@@ -260,15 +317,15 @@ size_t souk_ratelimit_sweep(souk_ratelimit *rl, double now_seconds)
     size_t forgotten = 0;
     for (unsigned i = 0; i < STRIPES; i++) {
         stripe *s = &rl->stripes[i];
-        pthread_mutex_lock(&s->lock);
+        pthread_rwlock_wrlock(&s->lock);
         for (entry *e = s->oldest, *next; e; e = next) {
             next = e->newer;
-            if (is_full(rl, e, now_seconds)) {
+            if (is_full(e, now_seconds)) {
                 forget(rl, s, e, now_seconds);
                 forgotten++;
             }
         }
-        pthread_mutex_unlock(&s->lock);
+        pthread_rwlock_unlock(&s->lock);
     }
     return forgotten;
 }

@@ -1,16 +1,19 @@
 /* Per-client request rate limiting for the gateway: one token bucket per key
  * (a user id or a client address) refilling at a fixed rate up to a burst.
- * Thread-safe; memory is bounded by SOUK_RATELIMIT_MAX_KEYS, and a bucket
- * that has refilled completely (and sat idle for a second) is forgotten because it is no different
- * from a new one. The caller passes the time, so tests are deterministic. */
+ * Thread-safe, and a client's requests never wait on each other for a lock;
+ * memory is bounded by SOUK_RATELIMIT_MAX_KEYS, and a bucket that has
+ * refilled completely (and sat idle for a second) is forgotten because it is
+ * no different from a new one. The caller passes the time, so tests are
+ * deterministic. */
 #ifndef SOUK_GATEWAY_RATELIMIT_H
 #define SOUK_GATEWAY_RATELIMIT_H
 
 #include <stddef.h>
 
-/* The most keys remembered at once. Past it the least recently used key is
- * forgotten, which gives that key a full bucket again: under a flood of
- * distinct keys the limiter errs on the side of letting requests through. */
+/* The most keys remembered at once. Past it a key not used for a while (an
+ * approximation of the least recently used) is forgotten, which gives that
+ * key a full bucket again: under a flood of distinct keys the limiter errs on
+ * the side of letting requests through. */
 #define SOUK_RATELIMIT_MAX_KEYS 100000
 
 typedef struct souk_ratelimit souk_ratelimit;

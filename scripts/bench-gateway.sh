@@ -55,7 +55,7 @@ p_of() { # percentile label: 50% or 99%
 echo "gateway benchmark: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 bare_out="$(run_wrk "http://127.0.0.1:$bare_port/products/$product")"
 gw_pid="$(cat "$(pid_file gateway)")"
-if [[ -n "${SOUK_BENCH_PERF:-}" ]]; then (sleep 2; perf record -F 999 -g -o "$SOUK_STATE/perf.data" -p "$gw_pid" -- sleep 4 >/dev/null 2>&1) & fi
+if [[ -n "${SOUK_BENCH_PERF:-}" ]]; then (sleep 2; perf record ${SOUK_BENCH_PERF_EVENTS:--F 999} -g -o "${SOUK_BENCH_PERF_OUT:-$SOUK_STATE/perf.data}" -p "$gw_pid" -- sleep 4 >/dev/null 2>&1) & fi
 gw_out="$(run_wrk "$G/products/$product" "Authorization: Bearer $token")"
 gw_rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")"
 errors="$(grep -E 'Non-2xx|Socket errors' <<<"$gw_out" || true)"
