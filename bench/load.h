@@ -21,6 +21,7 @@ struct load_opts {
     double oos_share;       /* the zero-stock product */
     double ship_fail_share; /* country AQ */
     long poll_ms;
+    long wait_s; /* long poll seconds; 0: poll every poll_ms */
     double order_timeout_s;
     double grace_s;
     int connections;

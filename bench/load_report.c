@@ -38,7 +38,11 @@ static void text_mode(FILE *out, const struct load_report *rep)
         fprintf(out, "open loop, %.1f checkouts/s scheduled", o->rate);
     else
         fprintf(out, "closed loop, %d checkouts in flight", o->concurrency);
-    fprintf(out, " for %.0f s; POST /orders, polled every %ld ms\n", o->duration_s, o->poll_ms);
+    if (o->wait_s > 0)
+        fprintf(out, " for %.0f s; POST /orders, followed by long poll (wait=%ld s)\n",
+                o->duration_s, o->wait_s);
+    else
+        fprintf(out, " for %.0f s; POST /orders, polled every %ld ms\n", o->duration_s, o->poll_ms);
     fprintf(out, "  mix: %.0f%% declined, %.0f%% out of stock, %.0f%% shipping fails, rest happy\n",
             o->decline_share * 100, o->oos_share * 100, o->ship_fail_share * 100);
 }
@@ -284,6 +288,8 @@ static json_object *json_run(const struct load_report *rep)
     add_int(run, "customers", o->customers);
     add_int(run, "products", o->products);
     add_int(run, "poll_ms", o->poll_ms);
+    add_int(run, "wait_s", o->wait_s);
+    add_int(run, "connections", o->connections);
     add_int(run, "seed", (long long)o->seed);
     return run;
 }

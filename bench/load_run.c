@@ -29,7 +29,7 @@ struct load_driver {
     unsigned long long rng;
     long seq;
     long completed_at_tick;
-    char order_path[64];
+    char order_path[80];
 };
 
 static volatile sig_atomic_t interrupted;
@@ -192,7 +192,7 @@ static void on_order_answer(void *arg, const load_response *resp)
         if (id && strlen(id) == 36) {
             memcpy(o->order_id, id, 37);
             d->r->accepted++;
-            o->next_at = now_s() + (double)d->o->poll_ms / 1e3;
+            o->next_at = now_s() + (d->o->wait_s > 0 ? 0 : (double)d->o->poll_ms / 1e3);
         }
         json_object_put(doc);
         if (o->order_id[0])
@@ -224,6 +224,8 @@ static void on_poll_answer(void *arg, const load_response *resp)
     o->busy = 0;
     double wait = (double)d->o->poll_ms / 1e3;
     if (resp->status == 200) {
+        if (d->o->wait_s > 0)
+            wait = 0; /* the long poll did the waiting */
         json_object *doc = json_tokener_parse(resp->body);
         const char *status = json_object_get_string(json_object_object_get(doc, "status"));
         if (status && strcmp(status, "COMPLETED") == 0) {
@@ -248,7 +250,11 @@ static void on_poll_answer(void *arg, const load_response *resp)
 
 static void submit_poll(struct load_driver *d, struct load_order *o)
 {
-    snprintf(d->order_path, sizeof d->order_path, "/orders/%s", o->order_id);
+    if (d->o->wait_s > 0)
+        snprintf(d->order_path, sizeof d->order_path, "/orders/%s?wait=%ld", o->order_id,
+                 d->o->wait_s);
+    else
+        snprintf(d->order_path, sizeof d->order_path, "/orders/%s", o->order_id);
     load_request rq = {.method = "GET", .path = d->order_path, .token = d->w->tokens[o->customer]};
     o->busy = 1;
     load_http_submit(d->h, &rq, on_poll_answer, o);

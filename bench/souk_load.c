@@ -37,10 +37,13 @@ static const char USAGE[] =
     "  --decline-share F       share paid with tok_decline (default 0.05)\n"
     "  --oos-share F           share ordering the product without stock (default 0.05)\n"
     "  --ship-fail-share F     share shipped to AQ, which fails (default 0.05)\n"
-    "  --poll-ms MS            GET /orders/{id} interval (default 100)\n"
+    "  --wait SECONDS          follow each order by long poll, GET /orders/{id}?wait=SECONDS\n"
+    "                          (default 10; 0 polls every --poll-ms instead)\n"
+    "  --poll-ms MS            GET /orders/{id} interval without long polls (default 100)\n"
     "  --order-timeout SECONDS an order not final by then is stuck (default 60)\n"
     "  --grace SECONDS         how long the checks wait for the system to settle (default 15)\n"
-    "  --connections N         keep-alive connections to the gateway (default 32)\n"
+    "  --connections N         keep-alive connections to the gateway (default: the\n"
+    "                          concurrency + 16, at least 32; a long poll holds one)\n"
     "  --json                  print the figures as one JSON object on stdout\n"
     "  --admin-email E, --admin-password P   (default $SOUK_ADMIN_EMAIL/$SOUK_ADMIN_PASSWORD,\n"
     "                          else admin@souk.local / souk-admin-password)\n"
@@ -67,6 +70,7 @@ enum {
     OPT_OOS,
     OPT_SHIP_FAIL,
     OPT_POLL,
+    OPT_WAIT,
     OPT_ORDER_TIMEOUT,
     OPT_GRACE,
     OPT_CONNECTIONS,
@@ -98,6 +102,7 @@ static const struct option OPTIONS[] = {
     {"oos-share", required_argument, NULL, OPT_OOS},
     {"ship-fail-share", required_argument, NULL, OPT_SHIP_FAIL},
     {"poll-ms", required_argument, NULL, OPT_POLL},
+    {"wait", required_argument, NULL, OPT_WAIT},
     {"order-timeout", required_argument, NULL, OPT_ORDER_TIMEOUT},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"connections", required_argument, NULL, OPT_CONNECTIONS},
@@ -136,9 +141,10 @@ static void defaults(struct load_opts *o)
         .oos_share = 0.05,
         .ship_fail_share = 0.05,
         .poll_ms = 100,
+        .wait_s = 10,
         .order_timeout_s = 60,
         .grace_s = 15,
-        .connections = 32,
+        .connections = 0, /* see effective_connections */
         .admin_email = env_or("SOUK_ADMIN_EMAIL", "admin@souk.local"),
         .admin_password = env_or("SOUK_ADMIN_PASSWORD", "souk-admin-password"),
         .pg = env_or("SOUK_LOAD_PG", NULL),
@@ -202,6 +208,7 @@ static int apply(struct load_opts *o, int opt, const char *arg)
     case OPT_OOS: return parse_double("oos-share", arg, 0, 1, &o->oos_share);
     case OPT_SHIP_FAIL: return parse_double("ship-fail-share", arg, 0, 1, &o->ship_fail_share);
     case OPT_POLL: return parse_long("poll-ms", arg, 1, 60000, &o->poll_ms);
+    case OPT_WAIT: return parse_long("wait", arg, 0, 30, &o->wait_s);
     case OPT_ORDER_TIMEOUT: return parse_double("order-timeout", arg, 1, 3600, &o->order_timeout_s);
     case OPT_GRACE: return parse_double("grace", arg, 0, 3600, &o->grace_s);
     case OPT_CONNECTIONS: return parse_int("connections", arg, 1, 10000, &o->connections);
@@ -299,7 +306,7 @@ static int load_main(const struct load_opts *o)
         load_rss_free(&rss);
         return 2;
     }
-    load_http *h = load_http_new(o->url, o->connections, 30000);
+    load_http *h = load_http_new(o->url, o->connections, 30000 + o->wait_s * 1000);
     struct load_world w;
     struct load_results r = {0};
     load_checks checks;
@@ -346,6 +353,11 @@ int main(int argc, char **argv)
     }
     if (o.raw_pg)
         return raw_pg_mode(&o);
+    if (o.connections == 0) {
+        /* Every order in flight may hold a connection in a long poll. */
+        int in_flight = o.concurrency > 0 ? o.concurrency : (int)(o.rate * 2);
+        o.connections = in_flight + 16 > 32 ? in_flight + 16 : 32;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = load_main(&o);
     curl_global_cleanup();

@@ -7,6 +7,7 @@
 
 #include "core/mem.h"
 #include "gateway/catalog.h"
+#include "gateway/orderwatch.h"
 #include "gateway/server.h"
 
 static char *read_file(const char *path)
@@ -71,7 +72,8 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     const char *const *names = souk_server_route_names(&count);
     gw->metrics = souk_metrics_new(names, count);
     gw->products = souk_catalog_cache_new(gw);
-    souk_assert(gw->api_limit && gw->login_limit && gw->products);
+    gw->orders_watch = souk_orderwatch_new(cfg);
+    souk_assert(gw->api_limit && gw->login_limit && gw->products && gw->orders_watch);
     return gw;
 }
 
@@ -80,6 +82,7 @@ void souk_gateway_free(souk_gateway *gw)
     if (!gw)
         return;
     souk_catalog_cache_free(gw->products);
+    souk_orderwatch_free(gw->orders_watch);
     souk_metrics_free(gw->metrics);
     souk_ratelimit_free(gw->api_limit);
     souk_ratelimit_free(gw->login_limit);

@@ -12,6 +12,7 @@
 #include "gateway/tokencache.h"
 
 typedef struct souk_catalog_cache souk_catalog_cache;
+typedef struct souk_orderwatch souk_orderwatch;
 
 typedef struct souk_gateway {
     const souk_config *cfg;
@@ -31,6 +32,7 @@ typedef struct souk_gateway {
     souk_ratelimit *api_limit;
     souk_ratelimit *login_limit;
     souk_catalog_cache *products;
+    souk_orderwatch *orders_watch; /* wakes long polls of GET /orders/{id} */
     souk_metrics *metrics;
 } souk_gateway;
 

@@ -1,9 +1,7 @@
 /* Product endpoints and the product cache with LISTEN/NOTIFY invalidation. */
 #include "gateway/catalog.h"
 
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "events/envelope.h"
+#include "gateway/listener.h"
 
 #define CACHE_SLOTS 4096
 #define CACHE_MAX   100000
@@ -31,8 +30,7 @@ struct souk_catalog_cache {
     pthread_rwlock_t lock;
     struct entry *slots[CACHE_SLOTS];
     size_t count;
-    pthread_t listener;
-    atomic_int stop;
+    souk_listener *listener;
 };
 
 static double now_seconds(void)
@@ -88,42 +86,16 @@ static void drop_all(souk_catalog_cache *cache)
     pthread_rwlock_unlock(&cache->lock);
 }
 
-/* Listens for catalog_products notifications and drops what they name.
- * After a lost connection it drops everything: notifications may have been
- * missed meanwhile. */
-static void *listen_main(void *arg)
+/* A catalog_products notification names a product to drop. After a
+ * (re)connection everything goes: notifications may have been missed. */
+static void on_product_changed(void *ctx, const char *id)
 {
-    souk_catalog_cache *cache = arg;
-    PGconn *db = NULL;
-    while (!atomic_load(&cache->stop)) {
-        if (!db) {
-            souk_status st;
-            db = souk_db_connect(cache->gw->cfg, SOUK_SCHEMA_CATALOG, &st);
-            if (!db || souk_db_exec(db, "LISTEN catalog_products") != SOUK_OK) {
-                PQfinish(db);
-                db = NULL;
-                struct timespec ts = {0, 500000000L};
-                nanosleep(&ts, NULL);
-                continue;
-            }
-            drop_all(cache);
-        }
-        struct pollfd pfd = {.fd = PQsocket(db), .events = POLLIN};
-        if (poll(&pfd, 1, 200) > 0) {
-            if (!PQconsumeInput(db)) {
-                PQfinish(db);
-                db = NULL;
-                continue;
-            }
-            PGnotify *note;
-            while ((note = PQnotifies(db))) {
-                drop(cache, note->extra);
-                PQfreemem(note);
-            }
-        }
-    }
-    PQfinish(db);
-    return NULL;
+    drop(ctx, id);
+}
+
+static void on_listener_connect(void *ctx)
+{
+    drop_all(ctx);
 }
 
 souk_catalog_cache *souk_catalog_cache_new(souk_gateway *gw)
@@ -131,7 +103,11 @@ souk_catalog_cache *souk_catalog_cache_new(souk_gateway *gw)
     souk_catalog_cache *cache = souk_calloc(1, sizeof *cache);
     cache->gw = gw;
     pthread_rwlock_init(&cache->lock, NULL);
-    if (pthread_create(&cache->listener, NULL, listen_main, cache) != 0) {
+    souk_listener_callbacks callbacks = {
+        .on_notify = on_product_changed, .on_connect = on_listener_connect, .ctx = cache};
+    cache->listener =
+        souk_listener_start(gw->cfg, SOUK_SCHEMA_CATALOG, 0, "catalog_products", callbacks);
+    if (!cache->listener) {
         pthread_rwlock_destroy(&cache->lock);
         free(cache);
         return NULL;
@@ -143,8 +119,7 @@ void souk_catalog_cache_free(souk_catalog_cache *cache)
 {
     if (!cache)
         return;
-    atomic_store(&cache->stop, 1);
-    pthread_join(cache->listener, NULL);
+    souk_listener_stop(cache->listener);
     drop_all(cache);
     pthread_rwlock_destroy(&cache->lock);
     free(cache);

@@ -11,6 +11,7 @@
 #include "events/outbox.h"
 #include "gateway/accounts.h"
 #include "gateway/app.h"
+#include "gateway/orderwatch.h"
 #include "gateway/server.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
     while (!stop_requested)
         pause();
     SOUK_LOG(SOUK_LOG_INFO, "gateway stopping");
+    souk_orderwatch_shutdown(gw->orders_watch); /* long polls answer now */
     mg_stop(ctx);
     souk_relay_stop(relay);
     souk_gateway_free(gw);

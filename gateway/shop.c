@@ -11,6 +11,7 @@
 #include "events/envelope.h"
 #include "events/outbox.h"
 #include "gateway/catalog.h"
+#include "gateway/orderwatch.h"
 
 #define MAX_LINES 100
 
@@ -694,12 +695,15 @@ void souk_shop_orders_list(souk_request *req)
 
 /* An accepted checkout whose CartCheckedOut the order service has not
  * handled yet: the order exists for its customer, as PENDING. */
-static int accepted_not_yet_created(souk_request *req, const char *order_id)
+/* The placeholder served for a checkout the gateway accepted but the order
+ * service has not created yet, or NULL when the caller has no such
+ * checkout. */
+static json_object *accepted_not_yet_created(souk_request *req, const char *order_id)
 {
     souk_status st;
     PGconn *db = souk_dbpool_acquire(req->gw->cart, &st);
     if (!db)
-        return 0;
+        return NULL;
     const char *params[3] = {order_id, req->claims.sub, is_admin(req) ? "t" : "f"};
     PGresult *res =
         PQexecParams(db,
@@ -707,9 +711,9 @@ static int accepted_not_yet_created(souk_request *req, const char *order_id)
                      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM checkouts WHERE order_id = $1 "
                      "AND ($3::boolean OR customer_id = $2::uuid)",
                      3, NULL, params, NULL, NULL, 0);
-    int found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (found) {
-        json_object *body = json_object_new_object();
+    json_object *body = NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        body = json_object_new_object();
         json_object_object_add(body, "id", json_object_new_string(order_id));
         json_object_object_add(body, "status", json_object_new_string("PENDING"));
         json_object_object_add(body, "cancel_reason", NULL);
@@ -717,80 +721,162 @@ static int accepted_not_yet_created(souk_request *req, const char *order_id)
         json_object_object_add(body, "created_at", json_object_new_string(PQgetvalue(res, 0, 0)));
         json_object_object_add(
             body, "note", json_object_new_string("accepted; the order service is creating it"));
-        souk_http_respond(req, 200, body);
-        json_object_put(body);
     }
     PQclear(res);
     souk_dbpool_release(req->gw->cart, db);
-    return found;
+    return body;
 }
 
 /* The common start of the order endpoints: a signed-in caller and an order
- * id that can exist. Returns a read-model connection, or NULL after
- * answering. */
-static PGconn *open_order(souk_request *req)
+ * id that can exist. Returns 1, or 0 after answering. */
+static int open_order(souk_request *req)
 {
     if (!souk_http_require_user(req))
-        return NULL;
+        return 0;
     if (!souk_uuid_valid(req->params[0])) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
-        return NULL;
+        return 0;
     }
-    return orders_db(req);
+    return 1;
 }
 
-void souk_shop_order_get(souk_request *req)
+/* The order as served, with its lines. */
+static json_object *order_with_lines(PGconn *db, PGresult *res, const char *const *params)
 {
-    const char *id = req->params[0];
-    PGconn *db = open_order(req);
+    json_object *order = order_json(res, 0);
+    PGresult *lines = PQexecParams(db,
+                                   "SELECT product_id, sku, name, quantity, unit_price_minor "
+                                   "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
+                                   1, NULL, params, NULL, NULL, 0);
+    json_object *items = json_object_new_array();
+    for (int i = 0; PQresultStatus(lines) == PGRES_TUPLES_OK && i < PQntuples(lines); i++) {
+        json_object *line = json_object_new_object();
+        long long unit = strtoll(PQgetvalue(lines, i, 4), NULL, 10);
+        long long quantity = strtoll(PQgetvalue(lines, i, 3), NULL, 10);
+        json_object_object_add(line, "product_id", json_object_new_string(PQgetvalue(lines, i, 0)));
+        json_object_object_add(line, "sku", nullable(lines, i, 1));
+        json_object_object_add(line, "name", nullable(lines, i, 2));
+        json_object_object_add(line, "quantity", json_object_new_int64(quantity));
+        json_object_object_add(line, "unit_price_minor", json_object_new_int64(unit));
+        json_object_object_add(line, "line_total_minor", json_object_new_int64(unit * quantity));
+        json_object_array_add(items, line);
+    }
+    PQclear(lines);
+    json_object_object_add(order, "lines", items);
+    return order;
+}
+
+/* Reads the order (or the placeholder of an accepted checkout) into *out.
+ * Answers and returns -1 on an error or when there is no such order; the
+ * database connection is given back before it returns, so a long poll
+ * holds none while it waits. */
+static int read_order(souk_request *req, const char *id, json_object **out)
+{
+    PGconn *db = orders_db(req);
     if (!db)
-        return;
+        return -1;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
     PGresult *res = PQexecParams(db,
                                  "SELECT " ORDER_COLUMNS " FROM orders.orders o WHERE o.id = $1 "
                                  "AND ($3::boolean OR o.customer_id = $2::uuid)",
                                  3, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(db, res);
-    if (st != SOUK_OK) {
-        souk_http_fail_status(req, "reading an order", st);
-    } else if (PQntuples(res) != 1) {
-        if (!accepted_not_yet_created(req, id))
-            souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
-    } else {
-        json_object *order = order_json(res, 0);
-        PGresult *lines =
-            PQexecParams(db,
-                         "SELECT product_id, sku, name, quantity, unit_price_minor "
-                         "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
-                         1, NULL, params, NULL, NULL, 0);
-        json_object *items = json_object_new_array();
-        for (int i = 0; PQresultStatus(lines) == PGRES_TUPLES_OK && i < PQntuples(lines); i++) {
-            json_object *line = json_object_new_object();
-            long long unit = strtoll(PQgetvalue(lines, i, 4), NULL, 10);
-            long long quantity = strtoll(PQgetvalue(lines, i, 3), NULL, 10);
-            json_object_object_add(line, "product_id",
-                                   json_object_new_string(PQgetvalue(lines, i, 0)));
-            json_object_object_add(line, "sku", nullable(lines, i, 1));
-            json_object_object_add(line, "name", nullable(lines, i, 2));
-            json_object_object_add(line, "quantity", json_object_new_int64(quantity));
-            json_object_object_add(line, "unit_price_minor", json_object_new_int64(unit));
-            json_object_object_add(line, "line_total_minor",
-                                   json_object_new_int64(unit * quantity));
-            json_object_array_add(items, line);
-        }
-        PQclear(lines);
-        json_object_object_add(order, "lines", items);
-        souk_http_respond(req, 200, order);
-        json_object_put(order);
-    }
+    *out = NULL;
+    if (st == SOUK_OK && PQntuples(res) == 1)
+        *out = order_with_lines(db, res, params);
     PQclear(res);
     souk_dbpool_release(req->gw->orders_read, db);
+    if (st != SOUK_OK) {
+        souk_http_fail_status(req, "reading an order", st);
+        return -1;
+    }
+    if (!*out)
+        *out = accepted_not_yet_created(req, id);
+    if (!*out) {
+        souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The longest a GET /orders/{id}?wait= may hold its request thread. */
+#define ORDER_WAIT_MAX_S 30
+
+static int order_status_valid(const char *status)
+{
+    static const char *const statuses[] = {"PENDING", "STOCK_RESERVED", "PAID", "COMPLETED",
+                                           "CANCELLED"};
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        if (strcmp(status, statuses[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_final_status(const char *status)
+{
+    return strcmp(status, "COMPLETED") == 0 || strcmp(status, "CANCELLED") == 0;
+}
+
+/* Whether a long poll may answer with order: its status differs from since
+ * when that is given, or else is final. */
+static int wait_is_over(json_object *order, const char *since)
+{
+    const char *status = json_object_get_string(json_object_object_get(order, "status"));
+    if (!status)
+        return 1;
+    return since[0] ? strcmp(status, since) != 0 : is_final_status(status);
+}
+
+/* GET /orders/{id}[?wait=S[&since=STATUS]]: with wait, a long poll that
+ * answers as soon as the order reaches a final state (or, with since, any
+ * status other than since), or after S seconds with the order as it is. */
+void souk_shop_order_get(souk_request *req)
+{
+    const char *id = req->params[0];
+    if (!open_order(req))
+        return;
+    long wait_s = 0;
+    if (souk_http_query_long(req, "wait", 0, 0, ORDER_WAIT_MAX_S, &wait_s) < 0)
+        return;
+    char since[24] = "";
+    if (souk_http_query_text(req, "since", since, sizeof since) && !order_status_valid(since)) {
+        souk_http_fail(req, 400, "VALIDATION_FAILED",
+                       "query parameter since must be an order status (PENDING, STOCK_RESERVED, "
+                       "PAID, COMPLETED, CANCELLED)",
+                       NULL);
+        return;
+    }
+    souk_orderwatch_waiter waiter;
+    if (wait_s > 0)
+        souk_orderwatch_join(req->gw->orders_watch, &waiter, id);
+    double deadline = souk_orderwatch_now() + (double)wait_s;
+    json_object *order = NULL;
+    while (read_order(req, id, &order) == 0) {
+        if (wait_s == 0 || wait_is_over(order, since) ||
+            !souk_orderwatch_wait(req->gw->orders_watch, &waiter, deadline)) {
+            if (wait_s > 0 && !wait_is_over(order, since)) {
+                /* The deadline passed: answer with the order as it is now. */
+                json_object_put(order);
+                if (read_order(req, id, &order) != 0)
+                    break;
+            }
+            souk_http_respond(req, 200, order);
+            break;
+        }
+        json_object_put(order);
+        order = NULL;
+    }
+    json_object_put(order);
+    if (wait_s > 0)
+        souk_orderwatch_leave(req->gw->orders_watch, &waiter);
 }
 
 void souk_shop_order_events(souk_request *req)
 {
     const char *id = req->params[0];
-    PGconn *db = open_order(req);
+    if (!open_order(req))
+        return;
+    PGconn *db = orders_db(req);
     if (!db)
         return;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};

@@ -31,7 +31,10 @@ cleanup() {
 
 start_round() {
     local n="$1" svc i
+    # Each checkout in flight holds a connection (and so a civetweb thread)
+    # in its long poll; souk-load opens concurrency + 16 connections.
     SOUK_LOG_LEVEL=warn SOUK_RATE_LIMIT_RPS=100000 SOUK_RATE_LIMIT_BURST=100000 \
+        SOUK_GATEWAY_THREADS=$((concurrency + 48)) \
         SOUK_PASSWORD_ITERATIONS=1000 proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
     SOUK_LOG_LEVEL=warn proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do
@@ -108,7 +111,7 @@ main() {
     echo "souk bench saga"
     machine
     echo "load: souk-load closed loop, $concurrency checkouts in flight, ${duration} s per round, happy path"
-    echo "      only (POST /orders + GET /orders/{id} every 100 ms unless --poll-ms says otherwise)"
+    echo "      only (POST /orders, then GET /orders/{id}?wait=10, a long poll, unless --wait 0)"
     printf 'raw PostgreSQL: %.0f transactions/s (BEGIN; INSERT inbox; UPDATE; INSERT outbox; COMMIT; 8 connections, 8 s)\n' "$raw"
     echo
     printf '%-8s %12s %12s %14s %12s %10s %7s  %s\n' workers checkouts/s "saga p99 ms" "worker RSS MB" "gateway MB" "tx/chkout" ratio invariants
@@ -119,7 +122,7 @@ main() {
 
 workers       worker processes per service (order, inventory, payment, shipping, analytics, notification)
 checkouts/s   orders seen COMPLETED within the round's window / window
-saga p99      checkout request start -> COMPLETED seen by polling
+saga p99      checkout request start -> COMPLETED seen by the long poll
 worker RSS    peak RSS of the largest worker process (max of VmHWM and VmRSS sampled each second)
 tx/chkout     database transactions per completed checkout =
               (gateway checkouts + inbox rows + outbox rows written during the round) / completed;

@@ -172,7 +172,7 @@ pg_start() {
     if pg_running; then return 0; fi
     log "starting PostgreSQL on 127.0.0.1:$SOUK_PG_PORT"
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -l "$base/postgres/server.log" -w -t 60 \
-        -o "-p $SOUK_PG_PORT -k $(pg_sock) -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" \
+        -o "-p $SOUK_PG_PORT -k $(pg_sock) -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB ${SOUK_PG_EXTRA_OPTIONS:-}" \
         start >/dev/null || { tail -20 "$base/postgres/server.log" >&2; die "PostgreSQL did not start"; }
 }
 

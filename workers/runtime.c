@@ -368,11 +368,15 @@ static void handle_batch(struct consumer *c, struct item *items, int count)
     }
 }
 
-/* Acts on each verdict after the commit. Returns -1 when the channel broke. */
+/* Acts on each verdict after the commit. Deliveries to acknowledge are
+ * acknowledged together, with one frame for the batch (multiple up to the
+ * last one), unless one in between is put back. Returns -1 when the
+ * channel broke. */
 static int settle_batch(struct consumer *c, struct item *items, int count)
 {
     amqp_connection_state_t state = souk_amqp_state(c->amqp);
     int broken = 0, backoff = 0;
+    uint64_t ack_upto = 0; /* tag of the latest delivery whose ack is deferred */
     for (int i = 0; i < count; i++) {
         struct item *it = &items[i];
         souk_status st = SOUK_OK;
@@ -396,17 +400,25 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
         souk_worker_metrics_count(st == SOUK_OK ? counted[it->verdict] : SOUK_OUTCOME_REQUEUED,
                                   it->seconds);
         if (st == SOUK_OK) {
-            rc = amqp_basic_ack(state, SOUK_AMQP_CHANNEL, it->delivery.delivery_tag, 0);
+            /* Tags on one channel grow with each delivery, so a multiple
+             * ack of this one covers the deferred ones before it. */
+            ack_upto = it->delivery.delivery_tag;
+            rc = AMQP_STATUS_OK;
         } else {
             /* Not handled, or its retry or dead letter was not confirmed: put
              * it back rather than lose it. */
             SOUK_LOG_MSG(SOUK_LOG_WARN, it->msg.correlation_id, it->msg.message_id, "requeued: %s",
                          it->verdict == ITEM_REQUEUE ? it->why : souk_strerror(st));
             backoff = 1;
+            if (ack_upto)
+                broken |= amqp_basic_ack(state, SOUK_AMQP_CHANNEL, ack_upto, 1) != AMQP_STATUS_OK;
+            ack_upto = 0;
             rc = amqp_basic_reject(state, SOUK_AMQP_CHANNEL, it->delivery.delivery_tag, 1);
         }
         broken |= rc != AMQP_STATUS_OK;
     }
+    if (ack_upto)
+        broken |= amqp_basic_ack(state, SOUK_AMQP_CHANNEL, ack_upto, 1) != AMQP_STATUS_OK;
     if (backoff)
         backoff_sleep(500); /* the database or broker is down: do not spin */
     return broken ? -1 : 0;

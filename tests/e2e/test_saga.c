@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "events/envelope.h"
@@ -417,5 +418,87 @@ Test(saga, every_event_delivered_twice_changes_nothing)
     json_object_put(sb);
     free(stats_before);
     free(stats_after);
+    ts_assert_invariants(NULL);
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* GET /orders/{id}<query> and the seconds it took; *status_out gets the
+ * order's status ("" unless 200). */
+static long timed_get(const char *token, const char *id, const char *query, double *seconds,
+                      char status_out[32])
+{
+    char path[160];
+    snprintf(path, sizeof path, "/orders/%s%s", id, query);
+    json_object *out = NULL;
+    double start = seconds_now();
+    long code = ts_call("GET", path, token, NULL, &out);
+    *seconds = seconds_now() - start;
+    const char *status = json_object_get_string(json_object_object_get(out, "status"));
+    snprintf(status_out, 32, "%s", code == 200 && status ? status : "");
+    json_object_put(out);
+    return code;
+}
+
+Test(saga, a_long_poll_answers_as_soon_as_the_order_is_final)
+{
+    char token[2048], product[37], order[37], status[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(990, 5, product);
+    ts_order(token, product, 1, "MA", "tok_approve", order);
+    double took = 0;
+    /* One request, made before the saga can have finished, returns the
+     * final order: the change woke it long before its 25 s were up. */
+    cr_assert_eq(timed_get(token, order, "?wait=25", &took, status), 200);
+    cr_assert_str_eq(status, "COMPLETED");
+    cr_assert_lt(took, 15.0, "the long poll took %.1f s: it was not woken", took);
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, a_long_poll_with_since_answers_on_the_next_change)
+{
+    char token[2048], product[37], order[37], status[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(990, 5, product);
+    ts_order(token, product, 1, "MA", "tok_approve", order);
+    double took = 0;
+    cr_assert_eq(timed_get(token, order, "?wait=25&since=PENDING", &took, status), 200);
+    cr_assert_str_neq(status, "PENDING");
+    cr_assert_lt(took, 15.0, "took %.1f s", took);
+    char reason[32];
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    /* A final order answers a plain long poll at once... */
+    cr_assert_eq(timed_get(token, order, "?wait=20", &took, status), 200);
+    cr_assert_str_eq(status, "COMPLETED");
+    cr_assert_lt(took, 10.0, "took %.1f s", took);
+    /* ...and one waiting for it to leave COMPLETED only at its deadline,
+     * with the order as it is. */
+    cr_assert_eq(timed_get(token, order, "?wait=1&since=COMPLETED", &took, status), 200);
+    cr_assert_str_eq(status, "COMPLETED");
+    cr_assert_geq(took, 0.9, "answered after %.2f s, before its deadline", took);
+    ts_assert_invariants(NULL);
+}
+
+Test(saga, long_poll_parameters_are_checked_and_ownership_still_holds)
+{
+    char token[2048], other[2048], product[37], order[37], status[32], reason[32];
+    ts_customer(token, sizeof token, NULL);
+    ts_customer(other, sizeof other, NULL);
+    ts_product(990, 5, product);
+    ts_order(token, product, 1, "MA", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    double took = 0;
+    cr_assert_eq(timed_get(token, order, "?wait=31", &took, status), 400);
+    cr_assert_eq(timed_get(token, order, "?wait=-1", &took, status), 400);
+    cr_assert_eq(timed_get(token, order, "?wait=soon", &took, status), 400);
+    cr_assert_eq(timed_get(token, order, "?wait=5&since=SHIPPED", &took, status), 400);
+    /* Someone else's order is not found at once, not after the wait. */
+    cr_assert_eq(timed_get(other, order, "?wait=20", &took, status), 404);
+    cr_assert_lt(took, 10.0, "took %.1f s", took);
     ts_assert_invariants(NULL);
 }
