@@ -272,6 +272,8 @@ static void add_events(PGconn *db, const char *order_id, long count)
             exit(1);
         }
     }
+    /* The inventory worker relays it: wake it across processes. */
+    exec_or_die(db, "NOTIFY inventory_outbox");
     exec_or_die(db, "COMMIT");
     json_object_put(payload);
 }

@@ -5,10 +5,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/db.h"
 #include "core/jsonschema.h"
@@ -16,6 +19,56 @@
 #include "core/mem.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
+
+/* The relays of this process, woken through their eventfds after a commit
+ * that added rows. A NOTIFY would reach relays in any process, but
+ * PostgreSQL serializes the commits of notifying transactions (a database
+ * lock held until the commit is flushed), which made every outbox write in
+ * the system wait for the others' disk flushes. */
+#define MAX_RELAYS 8
+static pthread_mutex_t relays_lock = PTHREAD_MUTEX_INITIALIZER;
+static int relay_fds[MAX_RELAYS];
+static int relay_fd_count;
+static _Thread_local int rows_added; /* since this thread's last souk_outbox_committed */
+
+void souk_outbox_committed(void)
+{
+    if (!rows_added)
+        return;
+    rows_added = 0;
+    uint64_t one = 1;
+    pthread_mutex_lock(&relays_lock);
+    for (int i = 0; i < relay_fd_count; i++)
+        if (write(relay_fds[i], &one, sizeof one) < 0 && errno != EAGAIN)
+            SOUK_LOG(SOUK_LOG_WARN, "waking the outbox relay failed: %s", strerror(errno));
+    pthread_mutex_unlock(&relays_lock);
+}
+
+souk_status souk_outbox_notify_relays(PGconn *db, souk_db_schema schema)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "NOTIFY %s_outbox", souk_db_schema_name(schema));
+    return souk_db_exec(db, sql);
+}
+
+static void register_relay_fd(int fd)
+{
+    pthread_mutex_lock(&relays_lock);
+    if (relay_fd_count < MAX_RELAYS)
+        relay_fds[relay_fd_count++] = fd; /* past it, the relay relies on its fallback poll */
+    pthread_mutex_unlock(&relays_lock);
+}
+
+static void unregister_relay_fd(int fd)
+{
+    pthread_mutex_lock(&relays_lock);
+    for (int i = 0; i < relay_fd_count; i++)
+        if (relay_fds[i] == fd) {
+            relay_fds[i] = relay_fds[--relay_fd_count];
+            break;
+        }
+    pthread_mutex_unlock(&relays_lock);
+}
 
 souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
                             size_t errlen)
@@ -54,6 +107,8 @@ souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char messag
     PQclear(res);
     if (st == SOUK_OK && message_id)
         memcpy(message_id, id, 37);
+    if (st == SOUK_OK)
+        rows_added = 1;
     return st;
 }
 
@@ -67,6 +122,7 @@ struct souk_relay {
     PGconn *db;
     souk_publisher *publisher;
     char channel[64];
+    int wake_fd; /* eventfd written by souk_outbox_committed */
 };
 
 struct pending_row {
@@ -194,18 +250,26 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     return ok ? rows : -1;
 }
 
-/* Waits for a NOTIFY on the relay's channel, at most timeout_ms. */
-static void wait_for_notify(souk_relay *r, long timeout_ms)
+/* Waits for a commit of this process that added rows, or a NOTIFY on the
+ * relay's channel (from writers elsewhere), at most timeout_ms. */
+static void wait_for_rows(souk_relay *r, long timeout_ms)
 {
-    struct pollfd pfd = {.fd = PQsocket(r->db), .events = POLLIN};
+    struct pollfd pfd[2] = {{.fd = PQsocket(r->db), .events = POLLIN},
+                            {.fd = r->wake_fd, .events = POLLIN}};
     long waited = 0;
     while (waited < timeout_ms && !atomic_load(&r->stop)) {
         int slice = 100;
-        int n = poll(&pfd, 1, slice);
+        int n = poll(pfd, r->wake_fd >= 0 ? 2 : 1, slice);
         waited += slice;
         if (n < 0 && errno != EINTR)
             return;
-        if (n > 0) {
+        if (n > 0 && (pfd[1].revents & POLLIN)) {
+            uint64_t count;
+            if (read(r->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+                return;
+            return;
+        }
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
             if (!PQconsumeInput(r->db))
                 return;
             PGnotify *note;
@@ -271,7 +335,7 @@ static void *relay_main(void *arg)
             last_purge = time(NULL);
         }
         if (claimed < batch)
-            wait_for_notify(r, poll_ms);
+            wait_for_rows(r, poll_ms);
     }
     PQfinish(r->db);
     r->db = NULL;
@@ -287,7 +351,14 @@ souk_relay *souk_relay_start(const souk_config *cfg, souk_db_schema schema, souk
     r->service = service;
     snprintf(r->channel, sizeof r->channel, "%s_outbox", souk_db_schema_name(schema));
     r->publisher = souk_publisher_new(cfg, service);
+    r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->wake_fd >= 0)
+        register_relay_fd(r->wake_fd);
     if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+        if (r->wake_fd >= 0) {
+            unregister_relay_fd(r->wake_fd);
+            close(r->wake_fd);
+        }
         souk_publisher_free(r->publisher);
         free(r);
         *status = SOUK_EIO;
@@ -303,6 +374,10 @@ void souk_relay_stop(souk_relay *relay)
         return;
     atomic_store(&relay->stop, 1);
     pthread_join(relay->thread, NULL);
+    if (relay->wake_fd >= 0) {
+        unregister_relay_fd(relay->wake_fd);
+        close(relay->wake_fd);
+    }
     souk_publisher_free(relay->publisher);
     free(relay);
 }

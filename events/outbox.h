@@ -4,8 +4,11 @@
  * thread per process publishes pending rows in batches with publisher
  * confirms, marks them sent only once confirmed, and purges sent rows after
  * the retention period. Rows are claimed with FOR UPDATE SKIP LOCKED, so any
- * number of processes can relay one outbox. The relay wakes on the NOTIFY
- * that an insert sends at commit and polls only as a fallback. */
+ * number of processes can relay one outbox. After committing rows, the
+ * writer calls souk_outbox_committed, which wakes the relays of its own
+ * process (every service relays the outbox it writes); rows written by
+ * another process are found by souk_outbox_notify_relays or, failing that,
+ * by the relay's fallback poll (SOUK_OUTBOX_POLL_MS). */
 #ifndef SOUK_EVENTS_OUTBOX_H
 #define SOUK_EVENTS_OUTBOX_H
 
@@ -30,6 +33,18 @@ typedef struct souk_outbox_event {
  * into message_id when it is not NULL. */
 souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
                             size_t errlen) __attribute__((warn_unused_result));
+
+/* Call after a COMMIT on a thread that added rows since its last call:
+ * wakes this process's relays. Cheap, and a no-op when nothing was added;
+ * after a rollback it only causes one needless look at the outbox. */
+void souk_outbox_committed(void);
+
+/* For writers in a process that does not relay the outbox (tools, tests):
+ * inside the transaction, asks the relays of every process to look at
+ * schema's outbox once it commits. Services do not use it: PostgreSQL
+ * serializes the commits of notifying transactions. */
+souk_status souk_outbox_notify_relays(PGconn *db, souk_db_schema schema)
+    __attribute__((warn_unused_result));
 
 typedef struct souk_relay souk_relay;
 

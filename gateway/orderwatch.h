@@ -1,9 +1,9 @@
-/* Waiting for an order to change, for long-polling GET /orders/{id}?wait=.
+/* Waiting for an order to finish, for long-polling GET /orders/{id}?wait=.
  * The orders schema notifies channel orders_status (payload: the order id)
- * whenever an order is created or its status changes; one listener thread
- * per gateway process wakes the request threads waiting on that order. A
- * waiter is registered before the order is read, so a change committed
- * between the read and the wait still wakes it. */
+ * when an order reaches a final state; one listener thread per gateway
+ * process wakes the request threads waiting on that order. A waiter is
+ * registered before the order is read, so a change committed between the
+ * read and the wait still wakes it. */
 #ifndef SOUK_GATEWAY_ORDERWATCH_H
 #define SOUK_GATEWAY_ORDERWATCH_H
 

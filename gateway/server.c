@@ -68,7 +68,8 @@ static const struct route routes[] = {
     {"GET", "/orders", souk_shop_orders_list, USER, NULL,
      "My orders, newest first (limit, offset)"},
     {"GET", "/orders/:id", souk_shop_order_get, USER, NULL,
-     "Status, cancel reason, lines, totals, payment and shipment"},
+     "Status, cancel reason, lines, totals, payment and shipment; with wait=S (1-30), a long "
+     "poll answering as soon as the order is COMPLETED or CANCELLED, or after S seconds"},
     {"GET", "/orders/:id/events", souk_shop_order_events, USER, NULL,
      "The order's timeline: each event, when, from which service"},
     {"GET", "/analytics/summary", souk_analytics_summary, ADMIN, NULL,

@@ -548,6 +548,8 @@ static void checkout(souk_request *req, json_object *doc, struct line *body_line
                      text(doc, "payment_token"), body_lines == NULL, order_id, err, sizeof err);
     if (st == SOUK_OK)
         st = souk_db_exec(db, "COMMIT");
+    if (st == SOUK_OK)
+        souk_outbox_committed();
     if (st == SOUK_ECONFLICT && key) {
         /* A concurrent request with the same key won: answer with its order. */
         PGresult *rb = PQexec(db, "ROLLBACK");
@@ -802,34 +804,15 @@ static int read_order(souk_request *req, const char *id, json_object **out)
 /* The longest a GET /orders/{id}?wait= may hold its request thread. */
 #define ORDER_WAIT_MAX_S 30
 
-static int order_status_valid(const char *status)
-{
-    static const char *const statuses[] = {"PENDING", "STOCK_RESERVED", "PAID", "COMPLETED",
-                                           "CANCELLED"};
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
-        if (strcmp(status, statuses[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static int is_final_status(const char *status)
-{
-    return strcmp(status, "COMPLETED") == 0 || strcmp(status, "CANCELLED") == 0;
-}
-
-/* Whether a long poll may answer with order: its status differs from since
- * when that is given, or else is final. */
-static int wait_is_over(json_object *order, const char *since)
+static int is_final(json_object *order)
 {
     const char *status = json_object_get_string(json_object_object_get(order, "status"));
-    if (!status)
-        return 1;
-    return since[0] ? strcmp(status, since) != 0 : is_final_status(status);
+    return !status || strcmp(status, "COMPLETED") == 0 || strcmp(status, "CANCELLED") == 0;
 }
 
-/* GET /orders/{id}[?wait=S[&since=STATUS]]: with wait, a long poll that
- * answers as soon as the order reaches a final state (or, with since, any
- * status other than since), or after S seconds with the order as it is. */
+/* GET /orders/{id}[?wait=S]: with wait, a long poll that answers as soon as
+ * the order reaches a final state (COMPLETED or CANCELLED), or after S
+ * seconds with the order as it is then. */
 void souk_shop_order_get(souk_request *req)
 {
     const char *id = req->params[0];
@@ -838,23 +821,15 @@ void souk_shop_order_get(souk_request *req)
     long wait_s = 0;
     if (souk_http_query_long(req, "wait", 0, 0, ORDER_WAIT_MAX_S, &wait_s) < 0)
         return;
-    char since[24] = "";
-    if (souk_http_query_text(req, "since", since, sizeof since) && !order_status_valid(since)) {
-        souk_http_fail(req, 400, "VALIDATION_FAILED",
-                       "query parameter since must be an order status (PENDING, STOCK_RESERVED, "
-                       "PAID, COMPLETED, CANCELLED)",
-                       NULL);
-        return;
-    }
     souk_orderwatch_waiter waiter;
     if (wait_s > 0)
         souk_orderwatch_join(req->gw->orders_watch, &waiter, id);
     double deadline = souk_orderwatch_now() + (double)wait_s;
     json_object *order = NULL;
     while (read_order(req, id, &order) == 0) {
-        if (wait_s == 0 || wait_is_over(order, since) ||
+        if (wait_s == 0 || is_final(order) ||
             !souk_orderwatch_wait(req->gw->orders_watch, &waiter, deadline)) {
-            if (wait_s > 0 && !wait_is_over(order, since)) {
+            if (wait_s > 0 && !is_final(order)) {
                 /* The deadline passed: answer with the order as it is now. */
                 json_object_put(order);
                 if (read_order(req, id, &order) != 0)

@@ -345,7 +345,9 @@ static int sweep(souk_order_deadline *d, PGconn *db)
         }
     }
     PQclear(res);
-    if (souk_db_exec(db, "COMMIT") != SOUK_OK)
+    if (souk_db_exec(db, "COMMIT") == SOUK_OK)
+        souk_outbox_committed();
+    else
         return -1;
     (void)d;
     return n;

@@ -15,6 +15,7 @@
 #include "core/mem.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
+#include "events/outbox.h"
 #include "events/publisher.h"
 #include "workers/handler.h"
 #include "workers/metrics.h"
@@ -308,6 +309,7 @@ static int run_transaction(struct consumer *c, struct item **todo, int n)
     }
     if (!exec_ok(c, "COMMIT"))
         return -1;
+    souk_outbox_committed();
     for (int i = 0; i < n; i++)
         todo[i]->settled = 1;
     return 0;

@@ -69,6 +69,8 @@ static void add_to_outbox(const char *order_id, int count, int commit)
         cr_assert_eq(souk_outbox_add(db, &ev, NULL, err, sizeof err), SOUK_OK, "%s", err);
         json_object_put(payload);
     }
+    /* The relay runs in the order worker, another process. */
+    cr_assert_eq(souk_outbox_notify_relays(db, SOUK_SCHEMA_ORDERS), SOUK_OK);
     PGresult *res = PQexec(db, commit ? "COMMIT" : "ROLLBACK");
     cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
