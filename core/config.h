@@ -45,7 +45,7 @@
     X(METRICS_PORT, "SOUK_METRICS_PORT", PORT0, "0", "worker metrics port (0: off)")               \
     X(OUTBOX_BATCH, "SOUK_OUTBOX_BATCH", COUNT, "256", "outbox rows the relay publishes at once")  \
     X(OUTBOX_POLL_MS, "SOUK_OUTBOX_POLL_MS", COUNT, "1000",                                        \
-      "relay poll interval when no NOTIFY arrives (fallback only)")                                \
+      "relay poll interval when nothing wakes it (fallback only)")                                 \
     X(OUTBOX_RETENTION_S, "SOUK_OUTBOX_RETENTION_S", COUNT, "86400",                               \
       "seconds sent outbox rows are kept before purging")                                          \
     X(JWT_ALG, "SOUK_JWT_ALG", JWT_ALG, "HS256", "HS256 or RS256")                                 \

@@ -249,10 +249,14 @@ SQL
 
 rabbit_dir() { echo "$(server_state)/rabbitmq"; }
 
+# The Erlang schedulers spin while idle by default (busy wait), which on a
+# small machine shared with PostgreSQL and the services takes CPU from them;
+# +sbwt none makes them sleep instead.
 rabbit_env() {
     local r
     r="$(rabbit_dir)"
     env HOME="$r/home" RABBITMQ_NODENAME=rabbit@localhost \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none" \
         RABBITMQ_MNESIA_BASE="$r/mnesia" RABBITMQ_LOG_BASE="$r/log" \
         RABBITMQ_PID_FILE="$r/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins" \
         RABBITMQ_CONFIG_FILE="$r/rabbitmq" RABBITMQ_NODE_PORT="$SOUK_AMQP_PORT" \

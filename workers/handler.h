@@ -38,11 +38,17 @@ typedef struct souk_service_def {
     souk_service service;
     souk_db_schema schema;
     souk_handler_fn handlers[SOUK_EVENT_COUNT];
-    /* most messages handled in one transaction; 0 for the default (32).
-     * A service whose messages lock rows shared across orders (inventory's
-     * stock rows) takes 1, so no two transactions lock them in opposite
-     * orders. */
+    /* most messages handled in one transaction; 0 for the default (32) */
     int batch_max;
+    /* For a service whose handlers lock rows shared across orders
+     * (inventory's stock rows): called at the start of a transaction of
+     * several messages, before their handlers, to lock every such row the
+     * batch needs in one global order, so that no two transactions lock
+     * them in opposite orders. payloads[i] may be NULL. Returns 0, or -1
+     * when the locks were not taken (the messages then run one per
+     * transaction). */
+    int (*batch_lock)(PGconn *db, json_object *const *payloads, const char *const *order_ids,
+                      int n);
     void *(*thread_init)(const souk_config *cfg);
     void (*thread_free)(void *state);
 } souk_service_def;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
+#include "events/envelope.h"
 #include "workers/saga.h"
 
 static int closed(souk_handler_ctx *ctx, int *is_closed)
@@ -195,6 +197,50 @@ static souk_handler_result on_order_completed(souk_handler_ctx *ctx)
                  "reservation sold lines=%s", PQcmdTuples(res));
     PQclear(res);
     return SOUK_HANDLE_OK;
+}
+
+/* Appends id to a PostgreSQL array literal when it is a UUID (anything
+ * else could not name a row, and must not fail the cast for the batch).
+ * Leaves room for the closing brace. */
+static void append_uuid(char **array, size_t *len, size_t *cap, const char *id)
+{
+    if (!id || !souk_uuid_valid(id))
+        return;
+    if (*len + 40 > *cap) {
+        *cap = (*cap + 40) * 2;
+        *array = souk_realloc(*array, *cap);
+    }
+    *len += (size_t)snprintf(*array + *len, *cap - *len, "%s%s", *len > 1 ? "," : "", id);
+}
+
+int souk_inventory_batch_lock(PGconn *db, json_object *const *payloads,
+                              const char *const *order_ids, int n)
+{
+    size_t plen = 1, pcap = 64, olen = 1, ocap = 64;
+    char *products = souk_malloc(pcap), *orders = souk_malloc(ocap);
+    memcpy(products, "{", 2);
+    memcpy(orders, "{", 2);
+    for (int i = 0; i < n; i++) {
+        append_uuid(&orders, &olen, &ocap, order_ids[i]);
+        json_object *lines = payloads[i] ? json_object_object_get(payloads[i], "lines") : NULL;
+        for (size_t j = 0; lines && j < json_object_array_length(lines); j++)
+            append_uuid(&products, &plen, &pcap,
+                        souk_saga_str(json_object_array_get_idx(lines, j), "product_id"));
+    }
+    memcpy(products + plen, "}", 2);
+    memcpy(orders + olen, "}", 2);
+    const char *params[2] = {products, orders};
+    PGresult *res = PQexecParams(db,
+                                 "SELECT 1 FROM stock WHERE product_id = ANY($1::uuid[]) OR "
+                                 "product_id IN (SELECT product_id FROM reservations WHERE "
+                                 "order_id = ANY($2::uuid[]) AND status = 'RESERVED') "
+                                 "ORDER BY product_id FOR UPDATE",
+                                 2, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    free(products);
+    free(orders);
+    return ok ? 0 : -1;
 }
 
 void souk_inventory_handlers(souk_handler_fn handlers[SOUK_EVENT_COUNT])

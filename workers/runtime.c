@@ -290,10 +290,34 @@ static int ensure_db(struct consumer *c)
  * lone message whose handler failed is rolled back with its verdict set),
  * 1 when a handler of a group failed (all rolled back: the caller runs them
  * one by one), -1 when the database failed. */
+/* The service's batch locks for todo (see souk_service_def.batch_lock).
+ * Returns 0, or 1 when they could not be taken. */
+static int lock_batch(struct consumer *c, struct item **todo, int n)
+{
+    if (!c->def->batch_lock || n < 2)
+        return 0;
+    json_object *payloads[BATCH_MAX];
+    const char *order_ids[BATCH_MAX];
+    for (int i = 0; i < n; i++) {
+        payloads[i] = todo[i]->payload;
+        order_ids[i] = todo[i]->msg.correlation_id;
+    }
+    if (c->def->batch_lock(c->db, payloads, order_ids, n) == 0)
+        return 0;
+    SOUK_LOG(SOUK_LOG_WARN, "batch locks of %d messages not taken (%s); one per transaction", n,
+             PQerrorMessage(c->db));
+    return 1;
+}
+
 static int run_transaction(struct consumer *c, struct item **todo, int n)
 {
     if (!exec_ok(c, "BEGIN"))
         return -1;
+    if (lock_batch(c, todo, n) != 0) {
+        PGresult *rb = PQexec(c->db, "ROLLBACK");
+        PQclear(rb);
+        return PQstatus(c->db) == CONNECTION_OK ? 1 : -1;
+    }
     for (int i = 0; i < n; i++) {
         int r = handle_in_transaction(c, todo[i]);
         if (r == 0)

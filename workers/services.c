@@ -15,7 +15,7 @@ static souk_service_def definitions[SOUK_SERVICE_COUNT] = {
     [SOUK_SERVICE_ORDER] = {.service = SOUK_SERVICE_ORDER, .schema = SOUK_SCHEMA_ORDERS},
     [SOUK_SERVICE_INVENTORY] = {.service = SOUK_SERVICE_INVENTORY,
                                 .schema = SOUK_SCHEMA_INVENTORY,
-                                .batch_max = 1},
+                                .batch_lock = souk_inventory_batch_lock},
     [SOUK_SERVICE_PAYMENT] = {.service = SOUK_SERVICE_PAYMENT,
                               .schema = SOUK_SCHEMA_PAYMENT,
                               .thread_init = souk_payment_thread_init,

@@ -1,0 +1,93 @@
+/* Inventory's batch locks against the real database: a batch of messages
+ * locks every stock row it will touch, up front and in product order, so
+ * that batched transactions of several consumers cannot deadlock. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "events/envelope.h"
+#include "tests/support/harness.h"
+#include "workers/inventory.h"
+
+static void setup(void)
+{
+    if (!th_stack_available())
+        cr_skip_test("needs the stack that `souk test` starts");
+}
+
+TestSuite(inventory_batch, .init = setup, .timeout = 60);
+
+static void exec_ok(PGconn *db, const char *sql, const char *param)
+{
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(db, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+    cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+              "%s: %s", sql, PQerrorMessage(db));
+    PQclear(res);
+}
+
+/* Whether another session finds the stock row of product locked. */
+static int row_locked(const char *product)
+{
+    PGconn *other = th_pg_admin();
+    const char *params[1] = {product};
+    PGresult *res =
+        PQexecParams(other, "SELECT 1 FROM inventory.stock WHERE product_id = $1 FOR UPDATE NOWAIT",
+                     1, NULL, params, NULL, NULL, 0);
+    int locked = PQresultStatus(res) != PGRES_TUPLES_OK;
+    PQclear(res);
+    PQfinish(other);
+    return locked;
+}
+
+Test(inventory_batch, a_batch_locks_the_rows_of_new_lines_and_of_open_reservations_only)
+{
+    char ordered[37], reserved_product[37], released_product[37], untouched[37];
+    char order_a[37], order_b[37];
+    souk_uuid_v4(ordered);
+    souk_uuid_v4(reserved_product);
+    souk_uuid_v4(released_product);
+    souk_uuid_v4(untouched);
+    souk_uuid_v4(order_a);
+    souk_uuid_v4(order_b);
+    PGconn *admin = th_pg_admin();
+    const char *products[4] = {ordered, reserved_product, released_product, untouched};
+    for (int i = 0; i < 4; i++)
+        exec_ok(admin,
+                "INSERT INTO inventory.stock (product_id, on_hand, received) VALUES ($1, 10, 10)",
+                products[i]);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO inventory.reservations (order_id, product_id, quantity, status) VALUES "
+             "('%s', '%s', 1, 'RESERVED'), ('%s', '%s', 1, 'RELEASED')",
+             order_b, reserved_product, order_b, released_product);
+    exec_ok(admin, sql, NULL);
+    PQfinish(admin);
+
+    char lines[256];
+    snprintf(lines, sizeof lines, "{\"lines\": [{\"product_id\": \"%s\", \"quantity\": 2}]}",
+             ordered);
+    json_object *created = json_tokener_parse(lines);
+    json_object *payloads[3] = {created, NULL, NULL};
+    /* The third message's order id is not a UUID: it is skipped, not an
+     * error that would fail the batch. */
+    const char *order_ids[3] = {order_a, order_b, "not-a-uuid"};
+    PGconn *db = th_pg_as("souk_inventory", "souk_inventory");
+    exec_ok(db, "BEGIN", NULL);
+    cr_assert_eq(souk_inventory_batch_lock(db, payloads, order_ids, 3), 0, "%s",
+                 PQerrorMessage(db));
+    cr_assert(row_locked(ordered), "the product of an OrderCreated line is locked");
+    cr_assert(row_locked(reserved_product), "the product of an open reservation is locked");
+    cr_assert_not(row_locked(released_product), "a released reservation's product is not");
+    cr_assert_not(row_locked(untouched), "an unrelated product is not");
+    exec_ok(db, "ROLLBACK", NULL);
+    cr_assert_not(row_locked(ordered), "the locks end with the transaction");
+    PQfinish(db);
+    json_object_put(created);
+    /* Leave nothing behind for the invariants of later tests. */
+    admin = th_pg_admin();
+    exec_ok(admin, "DELETE FROM inventory.reservations WHERE order_id = $1", order_b);
+    for (int i = 0; i < 4; i++)
+        exec_ok(admin, "DELETE FROM inventory.stock WHERE product_id = $1", products[i]);
+    PQfinish(admin);
+}
