@@ -32,8 +32,8 @@
     X(BIND_ADDRESS, "SOUK_BIND_ADDRESS", STRING, "127.0.0.1",                                      \
       "address the HTTP servers listen on (0.0.0.0 in containers)")                                \
     X(GATEWAY_PORT, "SOUK_GATEWAY_PORT", PORT, "8080", "gateway HTTP port")                        \
-    X(GATEWAY_THREADS, "SOUK_GATEWAY_THREADS", COUNT, "64",                                        \
-      "gateway worker threads (one per keep-alive connection)")                                    \
+    X(GATEWAY_THREADS, "SOUK_GATEWAY_THREADS", COUNT, "128",                                       \
+      "gateway worker threads (one per keep-alive connection, and so per long poll)")              \
     X(PSP_PORT, "SOUK_PSP_PORT", PORT, "8090", "payment provider stand-in HTTP port")              \
     X(PSP_URL, "SOUK_PSP_URL", STRING, "http://127.0.0.1:8090", "payment provider base URL")       \
     X(WORKER_CONCURRENCY, "SOUK_WORKER_CONCURRENCY", COUNT, "2",                                   \

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "core/db.h"
+#include "workers/saga.h"
 
 souk_handler_result souk_analytics_record(souk_handler_ctx *ctx)
 {
@@ -17,17 +18,13 @@ souk_handler_result souk_analytics_record(souk_handler_ctx *ctx)
                              seconds,
                              ctx->msg->body,
                              ctx->msg->occurred_at[0] ? ctx->msg->occurred_at : NULL};
-    PGresult *res = PQexecParams(
-        ctx->db,
+    PGresult *res = souk_saga_exec(
+        ctx,
         "INSERT INTO order_events (message_id, order_id, type, producer, occurred_at, payload) "
         "VALUES ($1, $2, $3, $4, COALESCE($7::timestamptz, to_timestamp($5::bigint)), $6::jsonb)",
-        7, NULL, params, NULL, NULL, 0);
-    souk_status st = souk_db_result_status(ctx->db, res);
-    if (st != SOUK_OK)
-        snprintf(ctx->error, sizeof ctx->error, "recording event failed: %s",
-                 PQresultErrorMessage(res));
+        7, params);
+    if (!res)
+        return souk_saga_db_failure(ctx);
     PQclear(res);
-    if (st == SOUK_OK)
-        return SOUK_HANDLE_OK;
-    return souk_db_status_is_transient(st) ? SOUK_HANDLE_RETRY : SOUK_HANDLE_REJECT;
+    return SOUK_HANDLE_OK;
 }
