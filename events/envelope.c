@@ -173,15 +173,27 @@ void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t 
     props->headers.entries = entries;
 }
 
+void souk_uuid_format_v4(unsigned char b[16], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    /* by hand: a 16-argument snprintf was a visible share of a request */
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = '\0';
+}
+
 void souk_uuid_v4(char out[37])
 {
     unsigned char b[16];
     souk_assert(RAND_bytes(b, sizeof b) == 1);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    souk_uuid_format_v4(b, out);
 }
 
 int souk_uuid_valid(const char *text)

@@ -107,3 +107,12 @@ Test(envelope, uuids_are_version_4_and_validated)
     cr_assert_not(souk_uuid_valid("not-a-uuid"));
     cr_assert_not(souk_uuid_valid("0b8f4f62-8a58-4d6c-9d43-3d9a7a1f2c1z"));
 }
+
+Test(envelope, a_uuid_is_formatted_from_its_bytes_with_version_and_variant)
+{
+    unsigned char bytes[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0xff, 0x77,
+                               0xff, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f};
+    char out[37];
+    souk_uuid_format_v4(bytes, out);
+    cr_assert_str_eq(out, "00112233-4455-4f77-bf99-aabbccddee0f");
+}
