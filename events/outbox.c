@@ -70,8 +70,12 @@ static void unregister_relay_fd(int fd)
     pthread_mutex_unlock(&relays_lock);
 }
 
-souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
-                            size_t errlen)
+const char souk_outbox_insert_sql[] =
+    "INSERT INTO outbox (message_id, exchange, type, correlation_id, causation_id, request_id, "
+    "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
+                            const char *params[SOUK_OUTBOX_PARAMS], char *err, size_t errlen)
 {
     char schema_name[96];
     snprintf(schema_name, sizeof schema_name, "events/%s", souk_event_name(ev->type));
@@ -85,30 +89,40 @@ souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char messag
         snprintf(err, errlen, "%s payload breaks its schema: %s", souk_event_name(ev->type), why);
         return SOUK_ESCHEMA;
     }
+    souk_uuid_v4(message_id);
+    params[0] = message_id;
+    params[1] = souk_event_name(ev->type);
+    params[2] = souk_event_name(ev->type);
+    params[3] = ev->correlation_id;
+    params[4] = ev->causation_id && ev->causation_id[0] ? ev->causation_id : NULL;
+    params[5] = ev->request_id && ev->request_id[0] ? ev->request_id : NULL;
+    params[6] = json_object_to_json_string_ext(ev->payload, JSON_C_TO_STRING_PLAIN);
+    return SOUK_OK;
+}
+
+void souk_outbox_row_added(void)
+{
+    rows_added = 1;
+}
+
+souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
+                            size_t errlen)
+{
     char id[37];
-    souk_uuid_v4(id);
-    const char *params[7] = {
-        id,
-        souk_event_name(ev->type),
-        souk_event_name(ev->type),
-        ev->correlation_id,
-        ev->causation_id && ev->causation_id[0] ? ev->causation_id : NULL,
-        ev->request_id && ev->request_id[0] ? ev->request_id : NULL,
-        json_object_to_json_string_ext(ev->payload, JSON_C_TO_STRING_PLAIN),
-    };
-    PGresult *res = PQexecParams(db,
-                                 "INSERT INTO outbox (message_id, exchange, type, correlation_id, "
-                                 "causation_id, request_id, payload) "
-                                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                 7, NULL, params, NULL, NULL, 0);
-    souk_status st = souk_db_result_status(db, res);
+    const char *params[SOUK_OUTBOX_PARAMS];
+    souk_status st = souk_outbox_row(ev, id, params, err, errlen);
+    if (st != SOUK_OK)
+        return st;
+    PGresult *res =
+        PQexecParams(db, souk_outbox_insert_sql, SOUK_OUTBOX_PARAMS, NULL, params, NULL, NULL, 0);
+    st = souk_db_result_status(db, res);
     if (st != SOUK_OK)
         snprintf(err, errlen, "outbox insert failed: %s", PQresultErrorMessage(res));
     PQclear(res);
     if (st == SOUK_OK && message_id)
         memcpy(message_id, id, 37);
     if (st == SOUK_OK)
-        rows_added = 1;
+        souk_outbox_row_added();
     return st;
 }
 

@@ -34,6 +34,19 @@ typedef struct souk_outbox_event {
 souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
                             size_t errlen) __attribute__((warn_unused_result));
 
+/* The same in two steps, for callers that run the insert themselves (a
+ * handler's statement prepared once per connection): souk_outbox_row
+ * checks ev and fills the parameters of souk_outbox_insert_sql (they point
+ * into message_id, ev and ev->payload, which must outlive their use), and
+ * souk_outbox_row_added records, once the insert succeeded, that this
+ * thread has rows for souk_outbox_committed to announce. */
+#define SOUK_OUTBOX_PARAMS 7
+extern const char souk_outbox_insert_sql[];
+souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
+                            const char *params[SOUK_OUTBOX_PARAMS], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void souk_outbox_row_added(void);
+
 /* Call after a COMMIT on a thread that added rows since its last call:
  * wakes this process's relays. Cheap, and a no-op when nothing was added;
  * after a rollback it only causes one needless look at the outbox. */

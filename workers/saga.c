@@ -45,10 +45,18 @@ souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
                             .causation_id = ctx->msg->message_id,
                             .request_id = ctx->msg->request_id,
                             .payload = payload};
-    souk_status st = souk_outbox_add(ctx->db, &ev, id, ctx->error, sizeof ctx->error);
-    json_object_put(payload);
-    if (st != SOUK_OK)
-        return souk_db_status_is_transient(st) ? SOUK_HANDLE_RETRY : SOUK_HANDLE_REJECT;
+    const char *params[SOUK_OUTBOX_PARAMS];
+    souk_status st = souk_outbox_row(&ev, id, params, ctx->error, sizeof ctx->error);
+    if (st != SOUK_OK) {
+        json_object_put(payload);
+        return SOUK_HANDLE_REJECT;
+    }
+    PGresult *res = souk_saga_exec(ctx, souk_outbox_insert_sql, SOUK_OUTBOX_PARAMS, params);
+    json_object_put(payload); /* params[6] pointed into it */
+    if (!res)
+        return souk_saga_db_failure(ctx);
+    PQclear(res);
+    souk_outbox_row_added();
     if (message_id)
         memcpy(message_id, id, 37);
     SOUK_LOG_MSG(SOUK_LOG_DEBUG, ctx->msg->correlation_id, id, "emitting %s caused_by=%s",
