@@ -273,7 +273,10 @@ static void add_events(PGconn *db, const char *order_id, long count)
         }
     }
     /* The inventory worker relays it: wake it across processes. */
-    exec_or_die(db, "NOTIFY inventory_outbox");
+    if (souk_outbox_notify_relays(db, SOUK_SCHEMA_INVENTORY) != SOUK_OK) {
+        fprintf(stderr, "bench: NOTIFY inventory_outbox failed: %s", PQerrorMessage(db));
+        exit(1);
+    }
     exec_or_die(db, "COMMIT");
     json_object_put(payload);
 }

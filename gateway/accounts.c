@@ -7,16 +7,10 @@
 #include <time.h>
 
 #include "core/db.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "events/envelope.h"
 #include "gateway/password.h"
-
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static json_object *token_answer(souk_request *req, const char *id, const char *email,
                                  const char *name, const char *role)
@@ -110,7 +104,7 @@ void souk_accounts_login(souk_request *req)
     double retry_after = 0;
     char key[80];
     snprintf(key, sizeof key, "login:%s", req->info->remote_addr);
-    if (!souk_ratelimit_take(req->gw->login_limit, key, wall_seconds(), &retry_after)) {
+    if (!souk_ratelimit_take(req->gw->login_limit, key, souk_monotonic_seconds(), &retry_after)) {
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%d", (int)ceil(retry_after));
         souk_http_add_header(req, "Retry-After", seconds);

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/db.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "events/envelope.h"
@@ -33,19 +34,9 @@ struct souk_catalog_cache {
     souk_listener *listener;
 };
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static unsigned slot_of(const char *id)
 {
-    unsigned h = 2166136261u;
-    for (const char *p = id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % CACHE_SLOTS;
+    return (unsigned)(souk_hash_text(id) % CACHE_SLOTS);
 }
 
 static void drop_locked(souk_catalog_cache *cache, const char *id)
@@ -165,7 +156,7 @@ static int cache_get(souk_catalog_cache *cache, const char *id, souk_product *pr
     int hit = 0;
     pthread_rwlock_rdlock(&cache->lock);
     for (struct entry *e = cache->slots[slot_of(id)]; e; e = e->next) {
-        if (strcmp(e->id, id) == 0 && now_seconds() - e->fetched_at < max_age) {
+        if (strcmp(e->id, id) == 0 && souk_monotonic_seconds() - e->fetched_at < max_age) {
             if (product)
                 *product = e->product;
             if (json) {
@@ -216,7 +207,7 @@ static souk_status fetch(souk_gateway *gw, const char *id, souk_product *product
         return st;
     /* Taken before the read: an invalidation that lands during the read
      * makes the entry already stale rather than newer than it is. */
-    double fetched_at = now_seconds();
+    double fetched_at = souk_monotonic_seconds();
     const char *params[1] = {id};
     PGresult *res = PQexecParams(db, "SELECT " PRODUCT_COLUMNS " FROM products WHERE id = $1", 1,
                                  NULL, params, NULL, NULL, 0);

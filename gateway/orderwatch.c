@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 #include "gateway/listener.h"
 
@@ -22,19 +23,9 @@ struct souk_orderwatch {
     souk_listener *listener;
 };
 
-double souk_orderwatch_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static unsigned slot_of(const char *id)
 {
-    unsigned h = 2166136261u;
-    for (const char *p = id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % WATCH_SLOTS;
+    return (unsigned)(souk_hash_text(id) % WATCH_SLOTS);
 }
 
 static void wake_all_locked(souk_orderwatch *watch)

@@ -40,15 +40,12 @@ void souk_orderwatch_join(souk_orderwatch *watch, souk_orderwatch_waiter *waiter
 
 /* Blocks until the order changed since the last wait (or since joining),
  * the listener reconnected (changes may have been missed), the watch is
- * shutting down, or the CLOCK_MONOTONIC time deadline_s passes. Returns 1
+ * shutting down, or the time deadline_s (souk_monotonic_seconds) passes. Returns 1
  * after a change or reconnection, 0 at the deadline or when shutting down
  * (then the caller should answer with what it has). */
 int souk_orderwatch_wait(souk_orderwatch *watch, souk_orderwatch_waiter *waiter, double deadline_s);
 
 /* Unregisters waiter. */
 void souk_orderwatch_leave(souk_orderwatch *watch, souk_orderwatch_waiter *waiter);
-
-/* The current CLOCK_MONOTONIC time in seconds, the clock of deadline_s. */
-double souk_orderwatch_now(void);
 
 #endif

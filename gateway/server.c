@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "events/envelope.h"
@@ -123,13 +124,6 @@ static int match(const char *pattern, const char *path, souk_request *req)
     return *p == '\0' && *u == '\0';
 }
 
-static double monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Request ids need to be unique, not secret: a per-thread xorshift seeded
  * once from the system's random source, in the UUID v4 layout. */
 static void new_request_id(char out[64])
@@ -206,7 +200,7 @@ static int dispatch(struct mg_connection *conn, void *data)
     req.conn = conn;
     req.info = mg_get_request_info(conn);
     req.gw = gw;
-    double start = monotonic();
+    double start = souk_monotonic_seconds();
     souk_metrics_begin(gw->metrics);
     assign_request_id(&req);
     authenticate(&req);
@@ -249,7 +243,7 @@ static int dispatch(struct mg_connection *conn, void *data)
             souk_http_fail(&req, 404, "NOT_FOUND", "no such endpoint", NULL);
         }
     }
-    double elapsed = monotonic() - start;
+    double elapsed = souk_monotonic_seconds() - start;
     souk_metrics_observe(gw->metrics, route, req.status, elapsed);
     SOUK_LOG(SOUK_LOG_DEBUG, "request_id=%s method=%s path=%s status=%d ms=%.2f", req.request_id,
              req.info->request_method, path, req.status, elapsed * 1e3);

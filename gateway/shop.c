@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -824,23 +825,21 @@ void souk_shop_order_get(souk_request *req)
     souk_orderwatch_waiter waiter;
     if (wait_s > 0)
         souk_orderwatch_join(req->gw->orders_watch, &waiter, id);
-    double deadline = souk_orderwatch_now() + (double)wait_s;
+    double deadline = souk_monotonic_seconds() + (double)wait_s;
     json_object *order = NULL;
-    while (read_order(req, id, &order) == 0) {
-        if (wait_s == 0 || is_final(order) ||
-            !souk_orderwatch_wait(req->gw->orders_watch, &waiter, deadline)) {
-            if (wait_s > 0 && !is_final(order)) {
-                /* The deadline passed: answer with the order as it is now. */
-                json_object_put(order);
-                if (read_order(req, id, &order) != 0)
-                    break;
-            }
-            souk_http_respond(req, 200, order);
-            break;
-        }
+    int found = read_order(req, id, &order) == 0;
+    /* Each wake-up, and the deadline, reads the order again: at the
+     * deadline it is answered as it is then. */
+    while (found && wait_s > 0 && !is_final(order)) {
+        int changed = souk_orderwatch_wait(req->gw->orders_watch, &waiter, deadline);
         json_object_put(order);
         order = NULL;
+        found = read_order(req, id, &order) == 0;
+        if (!changed)
+            break;
     }
+    if (found)
+        souk_http_respond(req, 200, order);
     json_object_put(order);
     if (wait_s > 0)
         souk_orderwatch_leave(req->gw->orders_watch, &waiter);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 
 #define SLOTS     8192
@@ -38,14 +39,6 @@ struct souk_tokencache {
     pthread_rwlock_t locks[STRIPES];
     struct slot slots[SLOTS];
 };
-
-static size_t hash(const char *s)
-{
-    size_t h = 14695981039346656037u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
 
 souk_tokencache *souk_tokencache_new(void)
 {
@@ -82,7 +75,7 @@ int souk_tokencache_get(souk_tokencache *c, const char *token, long now, long le
         *claims = memo.claims;
         return 1;
     }
-    size_t i = hash(token) % SLOTS;
+    size_t i = (size_t)(souk_hash_text(token) % SLOTS);
     pthread_rwlock_t *lock = &c->locks[i % STRIPES];
     int hit = 0;
     pthread_rwlock_rdlock(lock);
@@ -105,7 +98,7 @@ void souk_tokencache_put(souk_tokencache *c, const char *token, const souk_jwt_c
 {
     if (strlen(token) > MAX_TOKEN)
         return;
-    size_t i = hash(token) % SLOTS;
+    size_t i = (size_t)(souk_hash_text(token) % SLOTS);
     char *copy = souk_strdup(token);
     pthread_rwlock_t *lock = &c->locks[i % STRIPES];
     pthread_rwlock_wrlock(lock);

@@ -4,6 +4,9 @@
 # returns the same bytes, both with wrk at the same connections and
 # threads, on a throwaway stack of its own. Prints rates, the ratio, p99
 # latency and the gateway's RSS under that load.
+#   SOUK_BENCH_PERF=1          perf-record the gateway for 4 s of the one-token run
+#   SOUK_BENCH_PERF_EVENTS     perf's event options (default -F 999; e.g. "-e sched:sched_switch")
+#   SOUK_BENCH_PERF_OUT        where the profile goes (default .souk/bench/perf.data, wiped next run)
 set -euo pipefail
 SOUK_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$SOUK_ROOT/scripts/stack.sh"

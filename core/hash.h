@@ -1,0 +1,11 @@
+/* A fast hash of short strings (ids) for in-memory tables whose keys come
+ * from the project itself (FNV-1a). Not for keys clients choose freely:
+ * those need a keyed hash (see gateway/ratelimit.c). */
+#ifndef SOUK_HASH_H
+#define SOUK_HASH_H
+
+#include <stdint.h>
+
+uint64_t souk_hash_text(const char *text);
+
+#endif
