@@ -2,6 +2,7 @@
 #include "gateway/catalog.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,40 @@
 #define CACHE_SLOTS 4096
 #define CACHE_MAX   100000
 
+/* The product as served: immutable once made and shared by reference, so a
+ * cache hit copies nothing; the last holder frees it. */
+typedef struct served_json {
+    atomic_uint refs;
+    size_t len;
+    char text[];
+} served_json;
+
+static served_json *served_json_new(const char *text, size_t len)
+{
+    served_json *j = souk_malloc(sizeof *j + len + 1);
+    atomic_init(&j->refs, 1);
+    j->len = len;
+    memcpy(j->text, text, len);
+    j->text[len] = '\0';
+    return j;
+}
+
+static served_json *served_json_ref(served_json *j)
+{
+    atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
+    return j;
+}
+
+static void served_json_unref(served_json *j)
+{
+    if (j && atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) == 1)
+        free(j);
+}
+
 struct entry {
     struct entry *next;
     char id[37];
-    char *json; /* the product as served */
-    size_t json_len;
+    served_json *json;
     souk_product product;
     double fetched_at;
 };
@@ -46,7 +76,7 @@ static void drop_locked(souk_catalog_cache *cache, const char *id)
         struct entry *e = *link;
         if (strcmp(e->id, id) == 0) {
             *link = e->next;
-            free(e->json);
+            served_json_unref(e->json);
             free(e);
             cache->count--;
             return;
@@ -69,7 +99,7 @@ static void drop_all(souk_catalog_cache *cache)
         while (cache->slots[i]) {
             struct entry *e = cache->slots[i];
             cache->slots[i] = e->next;
-            free(e->json);
+            served_json_unref(e->json);
             free(e);
         }
     }
@@ -147,10 +177,10 @@ static void fill_product(PGresult *res, int row, souk_product *out)
     out->active = PQgetvalue(res, row, 6)[0] == 't';
 }
 
-/* Copies the cached entry for id, if fresh, into product and/or a new JSON
- * string. Returns 1 on a hit. */
-static int cache_get(souk_catalog_cache *cache, const char *id, souk_product *product, char **json,
-                     size_t *json_len)
+/* Copies the cached entry for id, if fresh, into product and/or hands out a
+ * reference to its JSON. Returns 1 on a hit. */
+static int cache_get(souk_catalog_cache *cache, const char *id, souk_product *product,
+                     served_json **json)
 {
     double max_age = (double)souk_config_int(cache->gw->cfg, SOUK_CFG_CATALOG_CACHE_TTL_MS) / 1e3;
     int hit = 0;
@@ -159,10 +189,8 @@ static int cache_get(souk_catalog_cache *cache, const char *id, souk_product *pr
         if (strcmp(e->id, id) == 0 && souk_monotonic_seconds() - e->fetched_at < max_age) {
             if (product)
                 *product = e->product;
-            if (json) {
-                *json = souk_strndup(e->json, e->json_len);
-                *json_len = e->json_len;
-            }
+            if (json)
+                *json = served_json_ref(e->json);
             hit = 1;
             break;
         }
@@ -171,20 +199,19 @@ static int cache_get(souk_catalog_cache *cache, const char *id, souk_product *pr
     return hit;
 }
 
-static void cache_put(souk_catalog_cache *cache, const souk_product *product, const char *json,
+static void cache_put(souk_catalog_cache *cache, const souk_product *product, served_json *json,
                       double fetched_at)
 {
     struct entry *e = souk_calloc(1, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", product->id);
     e->product = *product;
-    e->json_len = strlen(json);
-    e->json = souk_strndup(json, e->json_len);
+    e->json = served_json_ref(json);
     e->fetched_at = fetched_at;
     pthread_rwlock_wrlock(&cache->lock);
     drop_locked(cache, e->id);
     if (cache->count >= CACHE_MAX) {
         pthread_rwlock_unlock(&cache->lock);
-        free(e->json);
+        served_json_unref(e->json);
         free(e);
         return;
     }
@@ -196,8 +223,8 @@ static void cache_put(souk_catalog_cache *cache, const souk_product *product, co
 }
 
 /* Reads a product from the database into the cache. */
-static souk_status fetch(souk_gateway *gw, const char *id, souk_product *product, char **json,
-                         size_t *json_len)
+static souk_status fetch(souk_gateway *gw, const char *id, souk_product *product,
+                         served_json **json)
 {
     if (!souk_uuid_valid(id))
         return SOUK_ENOTFOUND;
@@ -219,13 +246,13 @@ static souk_status fetch(souk_gateway *gw, const char *id, souk_product *product
         fill_product(res, 0, &p);
         json_object *obj = product_json(res, 0);
         const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
-        cache_put(gw->products, &p, text, fetched_at);
+        served_json *served = served_json_new(text, strlen(text));
+        cache_put(gw->products, &p, served, fetched_at);
         if (product)
             *product = p;
-        if (json) {
-            *json_len = strlen(text);
-            *json = souk_strndup(text, *json_len);
-        }
+        if (json)
+            *json = served_json_ref(served);
+        served_json_unref(served);
         json_object_put(obj);
     }
     PQclear(res);
@@ -235,9 +262,9 @@ static souk_status fetch(souk_gateway *gw, const char *id, souk_product *product
 
 souk_status souk_catalog_lookup(souk_gateway *gw, const char *id, souk_product *out)
 {
-    if (cache_get(gw->products, id, out, NULL, NULL))
+    if (cache_get(gw->products, id, out, NULL))
         return SOUK_OK;
-    return fetch(gw, id, out, NULL, NULL);
+    return fetch(gw, id, out, NULL);
 }
 
 void souk_catalog_get(souk_request *req)
@@ -245,24 +272,18 @@ void souk_catalog_get(souk_request *req)
     if (!souk_http_require_user(req))
         return;
     const char *id = req->params[0];
-    char *json = NULL;
-    size_t len = 0;
+    served_json *json = NULL;
     souk_status st = SOUK_OK;
-    if (!cache_get(req->gw->products, id, NULL, &json, &len))
-        st = fetch(req->gw, id, NULL, &json, &len);
+    if (!cache_get(req->gw->products, id, NULL, &json))
+        st = fetch(req->gw, id, NULL, &json);
     if (st == SOUK_ENOTFOUND) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);
     } else if (st != SOUK_OK) {
         souk_http_fail_status(req, "reading a product", st);
     } else {
-        mg_printf(req->conn,
-                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                  "X-Request-Id: %s\r\nCache-Control: no-store\r\n\r\n",
-                  len, req->request_id);
-        mg_write(req->conn, json, len);
-        req->status = 200;
+        souk_http_send(req, 200, "application/json", json->text, json->len);
     }
-    free(json);
+    served_json_unref(json);
 }
 
 void souk_catalog_list(souk_request *req)

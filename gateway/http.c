@@ -40,27 +40,63 @@ void souk_http_add_header(souk_request *req, const char *name, const char *value
     snprintf(req->extra_headers + len, sizeof req->extra_headers - len, "%s: %s\r\n", name, value);
 }
 
-static void send_raw(souk_request *req, int status, const char *content_type, const char *body,
-                     size_t len)
+/* A bounded appender for the response head: snprintf's format parsing was a
+ * visible share of a cached product read. */
+typedef struct head_buf {
+    char *at;
+    char *end;
+} head_buf;
+
+static void head_put(head_buf *h, const char *text)
+{
+    size_t len = strlen(text);
+    souk_assert((size_t)(h->end - h->at) > len);
+    memcpy(h->at, text, len);
+    h->at += len;
+}
+
+static void head_put_size(head_buf *h, size_t value)
+{
+    char digits[24];
+    char *d = digits + sizeof digits;
+    *--d = '\0';
+    do {
+        *--d = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    head_put(h, d);
+}
+
+void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
+                    size_t len)
 {
     /* Head and body leave in one write when they fit: one system call and
      * one segment instead of two, which the client would wake up for twice. */
     char out[16384];
-    int head = snprintf(out, sizeof out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s\r\n",
-                        status, souk_http_reason(status), content_type, len, req->request_id,
-                        req->extra_headers);
+    head_buf h = {out, out + sizeof out};
+    /* the head is bounded: extra_headers and request_id are fixed arrays */
+    head_put(&h, "HTTP/1.1 ");
+    head_put_size(&h, (size_t)status);
+    head_put(&h, " ");
+    head_put(&h, souk_http_reason(status));
+    head_put(&h, "\r\nContent-Type: ");
+    head_put(&h, content_type);
+    head_put(&h, "\r\nContent-Length: ");
+    head_put_size(&h, len);
+    head_put(&h, "\r\nX-Request-Id: ");
+    head_put(&h, req->request_id);
+    head_put(&h, "\r\nCache-Control: no-store\r\n");
+    head_put(&h, req->extra_headers);
+    head_put(&h, "\r\n");
+    size_t head = (size_t)(h.at - out);
     if (strcmp(req->info->request_method, "HEAD") == 0)
         len = 0;
-    /* the head is bounded: extra_headers and request_id are fixed arrays */
-    souk_assert(head > 0 && (size_t)head < sizeof out);
-    if ((size_t)head + len <= sizeof out) {
+    if (head + len <= sizeof out) {
         if (len)
             memcpy(out + head, body, len);
-        mg_write(req->conn, out, (size_t)head + len);
+        mg_write(req->conn, out, head + len);
     } else {
-        mg_write(req->conn, out, (size_t)head);
+        mg_write(req->conn, out, head);
         mg_write(req->conn, body, len);
     }
     req->status = status;
@@ -70,7 +106,7 @@ void souk_http_respond(souk_request *req, int status, json_object *body)
 {
     size_t len = 0;
     const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
-    send_raw(req, status, "application/json", text, len);
+    souk_http_send(req, status, "application/json", text, len);
 }
 
 void souk_http_fail(souk_request *req, int status, const char *code, const char *message,

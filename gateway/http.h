@@ -34,6 +34,11 @@ typedef struct souk_request {
 /* Adds "Name: value\r\n" to the headers of the answer still to be sent. */
 void souk_http_add_header(souk_request *req, const char *name, const char *value);
 
+/* Sends len bytes of body (borrowed) with status, the request id and the
+ * added headers, in one write when they fit. */
+void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
+                    size_t len);
+
 /* Sends body (borrowed) as JSON with status. */
 void souk_http_respond(souk_request *req, int status, json_object *body);
 

@@ -192,6 +192,19 @@ static void authenticate(souk_request *req)
     }
 }
 
+/* "user:<sub>" or "ip:<address>", truncated to fit; formatted by hand, it is
+ * on every request. */
+static void rate_key(const souk_request *req, char *key, size_t size)
+{
+    const char *prefix = req->authenticated ? "user:" : "ip:";
+    const char *who = req->authenticated ? req->claims.sub : req->info->remote_addr;
+    size_t plen = strlen(prefix);
+    size_t wlen = strnlen(who, size - plen - 1);
+    memcpy(key, prefix, plen);
+    memcpy(key + plen, who, wlen);
+    key[plen + wlen] = '\0';
+}
+
 static int dispatch(struct mg_connection *conn, void *data)
 {
     souk_gateway *gw = data;
@@ -212,8 +225,7 @@ static int dispatch(struct mg_connection *conn, void *data)
                 strcmp(path, "/metrics") == 0;
     double retry_after = 0;
     char key[96];
-    snprintf(key, sizeof key, "%s:%s", req.authenticated ? "user" : "ip",
-             req.authenticated ? req.claims.sub : req.info->remote_addr);
+    rate_key(&req, key, sizeof key);
     if (!probe && !souk_ratelimit_take(gw->api_limit, key, start, &retry_after)) {
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%d", (int)ceil(retry_after));
@@ -253,12 +265,7 @@ static int dispatch(struct mg_connection *conn, void *data)
 static void metrics_route(souk_request *req)
 {
     char *text = souk_metrics_render(req->gw->metrics);
-    mg_printf(req->conn,
-              "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-              "Content-Length: %zu\r\nX-Request-Id: %s\r\n\r\n",
-              strlen(text), req->request_id);
-    mg_write(req->conn, text, strlen(text));
-    req->status = 200;
+    souk_http_send(req, 200, "text/plain; version=0.0.4", text, strlen(text));
     free(text);
 }
 
@@ -402,12 +409,7 @@ static const char docs_page[] =
 
 static void docs_route(souk_request *req)
 {
-    mg_printf(req->conn,
-              "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
-              "X-Request-Id: %s\r\n\r\n",
-              sizeof docs_page - 1, req->request_id);
-    mg_write(req->conn, docs_page, sizeof docs_page - 1);
-    req->status = 200;
+    souk_http_send(req, 200, "text/html; charset=utf-8", docs_page, sizeof docs_page - 1);
 }
 
 void souk_server_register(struct mg_context *ctx, souk_gateway *gw)

@@ -4,6 +4,9 @@
 # returns the same bytes, both with wrk at the same connections and
 # threads, on a throwaway stack of its own. Prints rates, the ratio, p99
 # latency and the gateway's RSS under that load.
+# Each measured run follows an unmeasured warm-up of the same load
+# (SOUK_BENCH_WARMUP seconds, default 3), so first-touch page faults, lazy
+# binding and cold caches of a just-started process are not in the figures.
 #   SOUK_BENCH_PERF=1          perf-record the gateway for 4 s of the one-token run
 #   SOUK_BENCH_PERF_EVENTS     perf's event options (default -F 999; e.g. "-e sched:sched_switch")
 #   SOUK_BENCH_PERF_OUT        where the profile goes (default .souk/bench/perf.data, wiped next run)
@@ -14,6 +17,7 @@ stack_use_profile bench
 CONNECTIONS="${SOUK_BENCH_CONNECTIONS:-50}"
 DURATION="${SOUK_BENCH_DURATION:-15}"
 THREADS="${SOUK_BENCH_WRK_THREADS:-2}"
+WARMUP="${SOUK_BENCH_WARMUP:-3}"
 ensure_packages
 build_tree "$SOUK_BUILD_DIR" OFF
 stack_wipe
@@ -47,18 +51,22 @@ bare_port="${SOUK_BENCH_BARE_PORT:-27799}"
 bare_pid=$!
 sleep 0.5
 
+measure() { # wrk arguments after the duration: warm up, then measure
+    if ((WARMUP > 0)); then wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$@" >/dev/null; fi
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@"
+}
 run_wrk() { # url [header]
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency ${2:+-H "$2"} "$1"
+    measure ${2:+-H "$2"} "$1"
 }
 rate_of() { awk '/Requests\/sec/ {print $2}'; }
 p_of() { # percentile label: 50% or 99%
     awk -v p="$1" '$1 == p { v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v }'
 }
 
-echo "gateway benchmark: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "gateway benchmark: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s warm-up, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 bare_out="$(run_wrk "http://127.0.0.1:$bare_port/products/$product")"
 gw_pid="$(cat "$(pid_file gateway)")"
-if [[ -n "${SOUK_BENCH_PERF:-}" ]]; then (sleep 2; perf record ${SOUK_BENCH_PERF_EVENTS:--F 999} -g -o "${SOUK_BENCH_PERF_OUT:-$SOUK_STATE/perf.data}" -p "$gw_pid" -- sleep 4 >/dev/null 2>&1) & fi
+if [[ -n "${SOUK_BENCH_PERF:-}" ]]; then (sleep $((WARMUP + 2)); perf record ${SOUK_BENCH_PERF_EVENTS:--F 999} -g -o "${SOUK_BENCH_PERF_OUT:-$SOUK_STATE/perf.data}" -p "$gw_pid" -- sleep 4 >/dev/null 2>&1) & fi
 gw_out="$(run_wrk "$G/products/$product" "Authorization: Bearer $token")"
 gw_rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")"
 errors="$(grep -E 'Non-2xx|Socket errors' <<<"$gw_out" || true)"
@@ -81,7 +89,7 @@ tokens_lua="$SOUK_STATE/tokens.lua"
     echo "  return wrk.format('GET', nil, {['Authorization'] = 'Bearer ' .. tokens[n]})"
     echo "end"
 } >"$tokens_lua"
-many_out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$tokens_lua" "$G/products/$product")"
+many_out="$(measure -s "$tokens_lua" "$G/products/$product")"
 many_rate="$(rate_of <<<"$many_out")"
 bare_rate="$(rate_of <<<"$bare_out")"
 gw_rate="$(rate_of <<<"$gw_out")"
