@@ -12,8 +12,18 @@
 
 #include "core/mem.h"
 
+/* A "pattern" compiled once when the schema is parsed (compiling it for
+ * every validated string was a visible share of each consumed message),
+ * keyed by the subschema object that holds it. */
+struct compiled_pattern {
+    json_object *owner;
+    regex_t re;
+};
+
 struct souk_jsonschema {
     json_object *root;
+    struct compiled_pattern *patterns;
+    size_t pattern_count;
 };
 
 /* Keywords that constrain nothing (annotations) or that we implement. */
@@ -77,6 +87,40 @@ static int check_subset(json_object *schema, char *err, size_t errlen)
     return 0;
 }
 
+/* Compiles the patterns of schema and its subschemas (the places
+ * check_subset allows them) into out. Returns -1 when one does not compile. */
+static int compile_patterns(souk_jsonschema *out, json_object *schema, char *err, size_t errlen)
+{
+    if (!json_object_is_type(schema, json_type_object))
+        return 0;
+    json_object_object_foreach(schema, key, value)
+    {
+        if (strcmp(key, "pattern") == 0) {
+            out->patterns =
+                souk_realloc(out->patterns, (out->pattern_count + 1) * sizeof *out->patterns);
+            struct compiled_pattern *cp = &out->patterns[out->pattern_count];
+            if (regcomp(&cp->re, json_object_get_string(value), REG_EXTENDED | REG_NOSUB) != 0) {
+                snprintf(err, errlen, "schema pattern '%s' does not compile",
+                         json_object_get_string(value));
+                return -1;
+            }
+            cp->owner = schema;
+            out->pattern_count++;
+        } else if (strcmp(key, "properties") == 0 || strcmp(key, "$defs") == 0) {
+            json_object_object_foreach(value, name, sub)
+            {
+                (void)name;
+                if (compile_patterns(out, sub, err, errlen) != 0)
+                    return -1;
+            }
+        } else if (strcmp(key, "items") == 0 || strcmp(key, "additionalProperties") == 0) {
+            if (compile_patterns(out, value, err, errlen) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 souk_jsonschema *souk_jsonschema_parse(const char *text, char *err, size_t errlen)
 {
     enum json_tokener_error jerr;
@@ -93,6 +137,10 @@ souk_jsonschema *souk_jsonschema_parse(const char *text, char *err, size_t errle
     }
     souk_jsonschema *schema = souk_calloc(1, sizeof *schema);
     schema->root = root;
+    if (compile_patterns(schema, root, err, errlen) != 0) {
+        souk_jsonschema_free(schema);
+        return NULL;
+    }
     return schema;
 }
 
@@ -100,11 +148,15 @@ void souk_jsonschema_free(souk_jsonschema *schema)
 {
     if (!schema)
         return;
+    for (size_t i = 0; i < schema->pattern_count; i++)
+        regfree(&schema->patterns[i].re);
+    free(schema->patterns);
     json_object_put(schema->root);
     free(schema);
 }
 
 struct walk {
+    const souk_jsonschema *schema;
     json_object *root;
     char *err;
     size_t errlen;
@@ -172,6 +224,19 @@ static int is_uuid(const char *s)
     return 1;
 }
 
+static pthread_once_t date_time_once = PTHREAD_ONCE_INIT;
+static regex_t date_time_re;
+static int date_time_compiled;
+
+static void compile_date_time(void)
+{
+    date_time_compiled =
+        regcomp(&date_time_re,
+                "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?"
+                "([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+                REG_EXTENDED | REG_NOSUB) == 0;
+}
+
 static int format_ok(const char *format, const char *s)
 {
     if (strcmp(format, "uuid") == 0)
@@ -182,14 +247,8 @@ static int format_ok(const char *format, const char *s)
                at[strlen(at) - 1] != '.' && !strpbrk(s, " \t\r\n");
     }
     if (strcmp(format, "date-time") == 0) {
-        regex_t re;
-        regcomp(&re,
-                "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?"
-                "([Zz]|[+-][0-9]{2}:[0-9]{2})$",
-                REG_EXTENDED | REG_NOSUB);
-        int ok = regexec(&re, s, 0, NULL, 0) == 0;
-        regfree(&re);
-        return ok;
+        pthread_once(&date_time_once, compile_date_time);
+        return date_time_compiled && regexec(&date_time_re, s, 0, NULL, 0) == 0;
     }
     return 1; /* unknown formats are annotations, as in JSON Schema */
 }
@@ -289,12 +348,14 @@ static int validate_string(struct walk *w, json_object *schema, json_object *v)
     if (json_object_object_get_ex(schema, "maxLength", &k) && len > json_object_get_int64(k))
         return fail(w, "must be at most %lld characters", (long long)json_object_get_int64(k));
     if (json_object_object_get_ex(schema, "pattern", &k)) {
-        regex_t re;
-        if (regcomp(&re, json_object_get_string(k), REG_EXTENDED | REG_NOSUB) != 0)
-            return fail(w, "schema pattern '%s' does not compile", json_object_get_string(k));
-        int ok = regexec(&re, s, 0, NULL, 0) == 0;
-        regfree(&re);
-        if (!ok)
+        const regex_t *re = NULL;
+        for (size_t i = 0; i < w->schema->pattern_count && !re; i++)
+            if (w->schema->patterns[i].owner == schema)
+                re = &w->schema->patterns[i].re;
+        if (!re)
+            return fail(w, "schema pattern '%s' is not where patterns may be",
+                        json_object_get_string(k));
+        if (regexec(re, s, 0, NULL, 0) != 0)
             return fail(w, "must match %s", json_object_get_string(k));
     }
     if (json_object_object_get_ex(schema, "format", &k) && !format_ok(json_object_get_string(k), s))
@@ -364,7 +425,7 @@ static int validate_node(struct walk *w, json_object *schema, json_object *v)
 souk_status souk_jsonschema_validate(const souk_jsonschema *schema, json_object *doc, char *err,
                                      size_t errlen)
 {
-    struct walk w = {.root = schema->root, .err = err, .errlen = errlen};
+    struct walk w = {.schema = schema, .root = schema->root, .err = err, .errlen = errlen};
     w.path[0] = '\0';
     return validate_node(&w, schema->root, doc) == 0 ? SOUK_OK : SOUK_ESCHEMA;
 }

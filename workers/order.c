@@ -69,18 +69,15 @@ static souk_handler_result emit(souk_handler_ctx *ctx, souk_event_type type, jso
 }
 
 /* Moves the order to status when its current status is one of from (a
- * comma-separated list), setting the extra column assignments given.
- * Returns 1 when it moved, 0 when the guard refused, -1 on error. */
-static int transition(souk_handler_ctx *ctx, const char *status, const char *from,
-                      const char *reason, const char *detail)
+ * comma-separated list). Returns 1 when it moved, 0 when the guard refused,
+ * -1 on error. */
+static int transition(souk_handler_ctx *ctx, const char *status, const char *from)
 {
-    const char *params[5] = {ctx->msg->correlation_id, status, from, reason, detail};
+    const char *params[3] = {ctx->msg->correlation_id, status, from};
     PGresult *res = souk_saga_exec(ctx,
-                                   "UPDATE orders SET status = $2, updated_at = now(), "
-                                   "cancel_reason = COALESCE($4, cancel_reason), "
-                                   "cancel_detail = COALESCE($5, cancel_detail) "
+                                   "UPDATE orders SET status = $2, updated_at = now() "
                                    "WHERE id = $1::uuid AND status = ANY(string_to_array($3, ','))",
-                                   5, params);
+                                   3, params);
     if (!res)
         return -1;
     int moved = strcmp(PQcmdTuples(res), "1") == 0;
@@ -88,42 +85,42 @@ static int transition(souk_handler_ctx *ctx, const char *status, const char *fro
     return moved;
 }
 
-static json_object *order_summary(souk_handler_ctx *ctx, int *found)
+/* The order fields every OrderCancelled and OrderCompleted carries, from a
+ * row of customer_id, total_minor, currency, customer_email. */
+static json_object *order_summary(souk_handler_ctx *ctx, PGresult *res)
 {
-    const char *params[1] = {ctx->msg->correlation_id};
-    PGresult *res = souk_saga_exec(
-        ctx,
-        "SELECT customer_id, total_minor, currency, customer_email FROM orders WHERE id = $1::uuid",
-        1, params);
-    *found = res && PQntuples(res) == 1;
-    json_object *p = NULL;
-    if (*found) {
-        p = json_object_new_object();
-        json_object_object_add(p, "order_id", json_object_new_string(ctx->msg->correlation_id));
-        json_object_object_add(p, "customer_id", json_object_new_string(PQgetvalue(res, 0, 0)));
-        json_object_object_add(p, "total_minor",
-                               json_object_new_int64(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
-        json_object_object_add(p, "currency", json_object_new_string(PQgetvalue(res, 0, 2)));
-        if (!PQgetisnull(res, 0, 3))
-            json_object_object_add(p, "customer_email",
-                                   json_object_new_string(PQgetvalue(res, 0, 3)));
-    }
-    PQclear(res);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "order_id", json_object_new_string(ctx->msg->correlation_id));
+    json_object_object_add(p, "customer_id", json_object_new_string(PQgetvalue(res, 0, 0)));
+    json_object_object_add(p, "total_minor",
+                           json_object_new_int64(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
+    json_object_object_add(p, "currency", json_object_new_string(PQgetvalue(res, 0, 2)));
+    if (!PQgetisnull(res, 0, 3))
+        json_object_object_add(p, "customer_email", json_object_new_string(PQgetvalue(res, 0, 3)));
     return p;
 }
 
-/* Cancels a non-final order with reason and emits OrderCancelled. */
+/* Cancels a non-final order with reason and emits OrderCancelled. One
+ * statement moves the order and returns what the event carries. */
 static souk_handler_result cancel(souk_handler_ctx *ctx, const char *reason, const char *detail)
 {
-    int moved = transition(ctx, "CANCELLED", "PENDING,STOCK_RESERVED,PAID", reason, detail);
-    if (moved < 0)
+    const char *params[3] = {ctx->msg->correlation_id, reason, detail};
+    PGresult *res = souk_saga_exec(ctx,
+                                   "UPDATE orders SET status = 'CANCELLED', updated_at = now(), "
+                                   "cancel_reason = COALESCE($2, cancel_reason), "
+                                   "cancel_detail = COALESCE($3, cancel_detail) "
+                                   "WHERE id = $1::uuid AND status IN ('PENDING', "
+                                   "'STOCK_RESERVED', 'PAID') "
+                                   "RETURNING customer_id, total_minor, currency, customer_email",
+                                   3, params);
+    if (!res)
         return souk_saga_db_failure(ctx);
-    if (!moved)
-        return SOUK_HANDLE_OK; /* already final: a late event changes nothing */
-    int found = 0;
-    json_object *p = order_summary(ctx, &found);
-    if (!found)
-        return souk_saga_db_failure(ctx);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return SOUK_HANDLE_OK; /* already final, or unknown: a late event changes nothing */
+    }
+    json_object *p = order_summary(ctx, res);
+    PQclear(res);
     json_object_object_add(p, "reason", json_object_new_string(reason));
     if (detail && detail[0])
         json_object_object_add(p, "detail", json_object_new_string(detail));
@@ -195,7 +192,7 @@ static souk_handler_result on_cart_checked_out(souk_handler_ctx *ctx)
 
 static souk_handler_result on_stock_reserved(souk_handler_ctx *ctx)
 {
-    if (!record_received(ctx) || transition(ctx, "STOCK_RESERVED", "PENDING", NULL, NULL) < 0)
+    if (!record_received(ctx) || transition(ctx, "STOCK_RESERVED", "PENDING") < 0)
         return souk_saga_db_failure(ctx);
     return SOUK_HANDLE_OK;
 }
@@ -222,25 +219,30 @@ static souk_handler_result on_shipping_created(souk_handler_ctx *ctx)
 {
     if (!record_received(ctx))
         return souk_saga_db_failure(ctx);
+    /* One statement records the shipment, completes a non-final order and
+     * returns whether it moved (the status locked before the update) with
+     * what OrderCompleted carries. */
     const char *params[4] = {ctx->msg->correlation_id, souk_saga_str(ctx->payload, "shipment_id"),
                              souk_saga_str(ctx->payload, "carrier"),
                              souk_saga_str(ctx->payload, "tracking_number")};
-    PGresult *res = souk_saga_exec(ctx,
-                                   "UPDATE orders SET shipment_id = $2::uuid, carrier = $3, "
-                                   "tracking_number = $4 WHERE id = $1::uuid",
-                                   4, params);
+    PGresult *res = souk_saga_exec(
+        ctx,
+        "WITH before AS (SELECT status IN ('PENDING', 'STOCK_RESERVED', 'PAID') AS open "
+        "FROM orders WHERE id = $1::uuid FOR UPDATE) "
+        "UPDATE orders o SET shipment_id = $2::uuid, carrier = $3, tracking_number = $4, "
+        "status = CASE WHEN before.open THEN 'COMPLETED' ELSE o.status END, "
+        "updated_at = CASE WHEN before.open THEN now() ELSE o.updated_at END "
+        "FROM before WHERE o.id = $1::uuid "
+        "RETURNING o.customer_id, o.total_minor, o.currency, o.customer_email, before.open",
+        4, params);
     if (!res)
         return souk_saga_db_failure(ctx);
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
+        PQclear(res);
+        return SOUK_HANDLE_OK; /* already final, or unknown: nothing to complete */
+    }
+    json_object *p = order_summary(ctx, res);
     PQclear(res);
-    int moved = transition(ctx, "COMPLETED", "PENDING,STOCK_RESERVED,PAID", NULL, NULL);
-    if (moved < 0)
-        return souk_saga_db_failure(ctx);
-    if (!moved)
-        return SOUK_HANDLE_OK;
-    int found = 0;
-    json_object *p = order_summary(ctx, &found);
-    if (!found)
-        return souk_saga_db_failure(ctx);
     SOUK_LOG_MSG(SOUK_LOG_INFO, ctx->msg->correlation_id, ctx->msg->message_id, "order completed");
     return emit(ctx, SOUK_EVENT_ORDER_COMPLETED, p);
 }

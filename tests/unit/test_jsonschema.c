@@ -113,6 +113,35 @@ Test(jsonschema, keywords_outside_the_subset_are_refused_at_load)
     cr_assert(strstr(err, "oneOf") != NULL, "%s", err);
 }
 
+Test(jsonschema, patterns_match_wherever_they_sit)
+{
+    char err[256];
+    const char *schema =
+        "{\"$defs\":{\"sku\":{\"type\":\"string\",\"pattern\":\"^[A-Z]+-[0-9]+$\"}},"
+        "\"type\":\"object\",\"properties\":{"
+        "\"code\":{\"type\":\"string\",\"pattern\":\"^[a-z]{3}$\"},"
+        "\"skus\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/sku\"}}},"
+        "\"additionalProperties\":{\"type\":\"string\",\"pattern\":\"^x\"}}";
+    cr_assert_eq(
+        check(schema, "{\"code\":\"abc\",\"skus\":[\"TEA-1\"],\"more\":\"xy\"}", err, sizeof err),
+        SOUK_OK, "%s", err);
+    cr_assert_eq(check(schema, "{\"code\":\"abcd\"}", err, sizeof err), SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/code: must match ^[a-z]{3}$");
+    cr_assert_eq(check(schema, "{\"skus\":[\"TEA-1\",\"tea\"]}", err, sizeof err), SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/skus/1: must match ^[A-Z]+-[0-9]+$");
+    cr_assert_eq(check(schema, "{\"more\":\"y\"}", err, sizeof err), SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/more: must match ^x");
+}
+
+Test(jsonschema, a_pattern_that_does_not_compile_is_refused_at_load)
+{
+    char err[128];
+    souk_jsonschema *schema = souk_jsonschema_parse(
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"([\"}}}", err, sizeof err);
+    cr_assert_null(schema);
+    cr_assert(strstr(err, "does not compile") != NULL, "%s", err);
+}
+
 Test(jsonschema, unknown_embedded_schema_is_null)
 {
     cr_assert_null(souk_schema_get("events/Nope"));
