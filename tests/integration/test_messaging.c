@@ -171,6 +171,39 @@ Test(messaging, a_message_delivered_twice_changes_nothing_the_second_time)
     json_object_put(payload);
 }
 
+Test(messaging, a_message_twice_in_one_batch_is_handled_once)
+{
+    /* Queued before the only consumer starts, so one batch takes them all:
+     * the batch's single inbox statement must still tell the copies apart,
+     * whatever the case of the id's hex digits. */
+    char order[37], other[37];
+    souk_uuid_v4(order);
+    souk_uuid_v4(other);
+    json_object *payload = order_created(order);
+    souk_envelope first = th_envelope(
+        order, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    souk_envelope second = first;
+    for (char *p = first.message_id; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    json_object *other_payload = order_created(other);
+    souk_envelope third =
+        th_envelope(other, "OrderCreated",
+                    json_object_to_json_string_ext(other_payload, JSON_C_TO_STRING_PLAIN));
+    th_publish("OrderCreated", "", &first);
+    th_publish("OrderCreated", "", &second);
+    th_publish("OrderCreated", "", &third);
+    const char *args[] = {"analytics", "--concurrency", "1", NULL};
+    const char *env_debug[] = {"SOUK_LOG_LEVEL=debug", NULL};
+    th_spawn(th_binary("workers/souk-worker"), args, env_debug, "t-msg-dup-batch");
+    cr_assert_eq(th_wait_pg_long(COUNT_SQL, other, 1, 30000), 1);
+    cr_assert(th_wait_log("t-msg-dup-batch", order, "duplicate ignored", 15000),
+              "the second copy was not recognised as a duplicate");
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 1);
+    json_object_put(payload);
+    json_object_put(other_payload);
+}
+
 Test(messaging, a_consumer_killed_after_commit_and_before_ack_doubles_nothing)
 {
     char order[37];
