@@ -1,6 +1,8 @@
 /* libpq connection setup and error translation. */
 #include "core/db.h"
 
+#include <libpq-events.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +107,70 @@ souk_status souk_db_ping(const souk_config *cfg, souk_db_schema schema)
     st = souk_db_exec(conn, "SELECT 1");
     PQfinish(conn);
     return st;
+}
+
+/* ------------------------------------------------- prepared statements */
+
+#define PREPARED_MAX 64
+
+/* The statements prepared on one connection, as libpq instance data of the
+ * connection: it lives and dies with the connection, so a new connection
+ * at the address of a finished one never inherits its list. */
+typedef struct prepared_set {
+    const char *sql[PREPARED_MAX];
+    int count;
+} prepared_set;
+
+static int prepared_event(PGEventId event, void *info, void *pass)
+{
+    (void)pass;
+    if (event == PGEVT_CONNDESTROY) {
+        const PGEventConnDestroy *e = info;
+        free(PQinstanceData(e->conn, prepared_event));
+    } else if (event == PGEVT_CONNRESET) {
+        /* a reset connection is a new session: nothing is prepared */
+        const PGEventConnReset *e = info;
+        prepared_set *set = PQinstanceData(e->conn, prepared_event);
+        if (set)
+            set->count = 0;
+    }
+    return 1;
+}
+
+static prepared_set *prepared_of(PGconn *conn)
+{
+    prepared_set *set = PQinstanceData(conn, prepared_event);
+    if (set)
+        return set;
+    if (!PQregisterEventProc(conn, prepared_event, "souk_prepared", NULL))
+        return NULL;
+    set = calloc(1, sizeof *set);
+    if (set && !PQsetInstanceData(conn, prepared_event, set)) {
+        free(set);
+        set = NULL;
+    }
+    return set;
+}
+
+PGresult *souk_db_exec_prepared(PGconn *conn, const char *sql, int count, const char *const *params)
+{
+    prepared_set *set = prepared_of(conn);
+    int index = -1;
+    for (int i = 0; set && i < set->count && index < 0; i++)
+        if (set->sql[i] == sql)
+            index = i;
+    if (index < 0 && (!set || set->count == PREPARED_MAX))
+        return PQexecParams(conn, sql, count, NULL, params, NULL, NULL, 0);
+    char name[32];
+    if (index < 0) {
+        snprintf(name, sizeof name, "souk_p%d", set->count);
+        PGresult *res = PQprepare(conn, name, sql, count, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            return res; /* the error, as the statement itself would give it */
+        PQclear(res);
+        index = set->count;
+        set->sql[set->count++] = sql;
+    }
+    snprintf(name, sizeof name, "souk_p%d", index);
+    return PQexecPrepared(conn, name, count, params, NULL, NULL, 0);
 }

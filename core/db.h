@@ -28,6 +28,15 @@ souk_status souk_db_result_status(PGconn *conn, const PGresult *res);
 /* Runs a parameterless command (BEGIN, COMMIT, ROLLBACK) and returns its status. */
 souk_status souk_db_exec(PGconn *conn, const char *sql) __attribute__((warn_unused_result));
 
+/* Runs sql with params like PQexecParams, as a statement prepared once per
+ * connection: PostgreSQL then skips parsing and planning it. sql must be a
+ * string literal (or live as long as the connection): it is found again by
+ * its address. The connection keeps its prepared statements (freed with it).
+ * Returns the result (the caller clears it), an error result as the
+ * statement itself would give, or NULL when out of memory. */
+PGresult *souk_db_exec_prepared(PGconn *conn, const char *sql, int count,
+                                const char *const *params);
+
 /* True when the error behind status is worth retrying later. */
 int souk_db_status_is_transient(souk_status status);
 

@@ -113,8 +113,7 @@ souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char messag
     souk_status st = souk_outbox_row(ev, id, params, err, errlen);
     if (st != SOUK_OK)
         return st;
-    PGresult *res =
-        PQexecParams(db, souk_outbox_insert_sql, SOUK_OUTBOX_PARAMS, NULL, params, NULL, NULL, 0);
+    PGresult *res = souk_db_exec_prepared(db, souk_outbox_insert_sql, SOUK_OUTBOX_PARAMS, params);
     st = souk_db_result_status(db, res);
     if (st != SOUK_OK)
         snprintf(err, errlen, "outbox insert failed: %s", PQresultErrorMessage(res));
@@ -185,13 +184,13 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     char limit[16];
     snprintf(limit, sizeof limit, "%d", batch);
     const char *params[1] = {limit};
-    PGresult *res = PQexecParams(
+    PGresult *res = souk_db_exec_prepared(
         r->db,
         "SELECT id, message_id, exchange, type, correlation_id, causation_id, request_id, "
         "schema_version, payload, extract(epoch FROM created_at)::bigint, "
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
         "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        1, NULL, params, NULL, NULL, 0);
+        1, params);
     if (souk_db_result_status(r->db, res) != SOUK_OK) {
         PQclear(res);
         return -1;
@@ -246,9 +245,9 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     int ok = 1;
     if (*published > 0) {
         const char *uparams[1] = {ids};
-        PGresult *up = PQexecParams(
+        PGresult *up = souk_db_exec_prepared(
             r->db, "UPDATE outbox SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])", 1,
-            NULL, uparams, NULL, NULL, 0);
+            uparams);
         ok = souk_db_result_status(r->db, up) == SOUK_OK;
         PQclear(up);
     }

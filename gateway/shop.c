@@ -184,12 +184,13 @@ static int price_lines(souk_request *req, struct line *lines, int count, int for
 static int load_cart(souk_request *req, PGconn *db, struct line *lines, int lock)
 {
     const char *params[1] = {req->claims.sub};
-    PGresult *res = PQexecParams(db,
-                                 lock ? "SELECT product_id, quantity FROM cart_items WHERE "
-                                        "customer_id = $1 ORDER BY added_at, product_id FOR UPDATE"
-                                      : "SELECT product_id, quantity FROM cart_items WHERE "
-                                        "customer_id = $1 ORDER BY added_at, product_id",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        souk_db_exec_prepared(db,
+                              lock ? "SELECT product_id, quantity FROM cart_items WHERE "
+                                     "customer_id = $1 ORDER BY added_at, product_id FOR UPDATE"
+                                   : "SELECT product_id, quantity FROM cart_items WHERE "
+                                     "customer_id = $1 ORDER BY added_at, product_id",
+                              1, params);
     souk_status st = souk_db_result_status(db, res);
     if (st != SOUK_OK) {
         PQclear(res);
@@ -404,10 +405,11 @@ static void send_accepted(souk_request *req, const char *order_id, int replayed)
 static int find_previous(PGconn *db, const char *customer, const char *key, char order_id[37])
 {
     const char *params[2] = {customer, key};
-    PGresult *res = PQexecParams(db,
-                                 "SELECT order_id FROM checkouts WHERE customer_id = $1 AND "
-                                 "idempotency_key = $2",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        souk_db_exec_prepared(db,
+                              "SELECT order_id FROM checkouts WHERE customer_id = $1 AND "
+                              "idempotency_key = $2",
+                              2, params);
     int found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
     if (found)
         snprintf(order_id, 37, "%s", PQgetvalue(res, 0, 0));
@@ -434,8 +436,8 @@ static int customer_email(souk_request *req, char *out, size_t cap)
     if (!db)
         return 0;
     const char *params[1] = {req->claims.sub};
-    PGresult *res = PQexecParams(db, "SELECT email FROM accounts WHERE id = $1::uuid", 1, NULL,
-                                 params, NULL, NULL, 0);
+    PGresult *res =
+        souk_db_exec_prepared(db, "SELECT email FROM accounts WHERE id = $1::uuid", 1, params);
     int found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
     if (found)
         snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
@@ -455,9 +457,9 @@ static souk_status place_order(souk_request *req, PGconn *db, const char *key,
     char auto_key[48];
     snprintf(auto_key, sizeof auto_key, "auto:%s", order_id);
     const char *params[3] = {req->claims.sub, key ? key : auto_key, order_id};
-    PGresult *res = PQexecParams(
+    PGresult *res = souk_db_exec_prepared(
         db, "INSERT INTO checkouts (customer_id, idempotency_key, order_id) VALUES ($1, $2, $3)", 3,
-        NULL, params, NULL, NULL, 0);
+        params);
     souk_status st = souk_db_result_status(db, res);
     PQclear(res);
     if (st != SOUK_OK)
@@ -708,12 +710,12 @@ static json_object *accepted_not_yet_created(souk_request *req, const char *orde
     if (!db)
         return NULL;
     const char *params[3] = {order_id, req->claims.sub, is_admin(req) ? "t" : "f"};
-    PGresult *res =
-        PQexecParams(db,
-                     "SELECT to_char(created_at AT TIME ZONE 'UTC', "
-                     "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM checkouts WHERE order_id = $1 "
-                     "AND ($3::boolean OR customer_id = $2::uuid)",
-                     3, NULL, params, NULL, NULL, 0);
+    PGresult *res = souk_db_exec_prepared(
+        db,
+        "SELECT to_char(created_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM checkouts WHERE order_id = $1 "
+        "AND ($3::boolean OR customer_id = $2::uuid)",
+        3, params);
     json_object *body = NULL;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         body = json_object_new_object();
@@ -747,10 +749,11 @@ static int open_order(souk_request *req)
 static json_object *order_with_lines(PGconn *db, PGresult *res, const char *const *params)
 {
     json_object *order = order_json(res, 0);
-    PGresult *lines = PQexecParams(db,
-                                   "SELECT product_id, sku, name, quantity, unit_price_minor "
-                                   "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
-                                   1, NULL, params, NULL, NULL, 0);
+    PGresult *lines =
+        souk_db_exec_prepared(db,
+                              "SELECT product_id, sku, name, quantity, unit_price_minor "
+                              "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
+                              1, params);
     json_object *items = json_object_new_array();
     for (int i = 0; PQresultStatus(lines) == PGRES_TUPLES_OK && i < PQntuples(lines); i++) {
         json_object *line = json_object_new_object();
@@ -779,10 +782,11 @@ static int read_order(souk_request *req, const char *id, json_object **out)
     if (!db)
         return -1;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
-    PGresult *res = PQexecParams(db,
-                                 "SELECT " ORDER_COLUMNS " FROM orders.orders o WHERE o.id = $1 "
-                                 "AND ($3::boolean OR o.customer_id = $2::uuid)",
-                                 3, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        souk_db_exec_prepared(db,
+                              "SELECT " ORDER_COLUMNS " FROM orders.orders o WHERE o.id = $1 "
+                              "AND ($3::boolean OR o.customer_id = $2::uuid)",
+                              3, params);
     souk_status st = souk_db_result_status(db, res);
     *out = NULL;
     if (st == SOUK_OK && PQntuples(res) == 1)

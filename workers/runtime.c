@@ -305,7 +305,6 @@ static int ensure_db(struct consumer *c)
     c->db = souk_db_connect(c->cfg, c->def->schema, &st);
     if (!c->db)
         return 0;
-    souk_saga_new_connection();
     PGresult *res = PQprepare(c->db, "souk_inbox",
                               "INSERT INTO inbox (consumer, message_id) "
                               "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "

@@ -64,55 +64,11 @@ souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
     return SOUK_HANDLE_OK;
 }
 
-/* Handlers run the same few statements over and over on their thread's
- * connection: each is prepared once per connection (PostgreSQL then skips
- * parsing and planning) and found again by the address of its SQL text,
- * which is a string literal. */
-#define PREPARED_MAX 64
-
-static _Thread_local struct {
-    PGconn *conn;
-    const char *sql[PREPARED_MAX];
-    int count;
-} prepared;
-
-static PGresult *exec_prepared(PGconn *db, const char *sql, int count, const char *const *params)
-{
-    if (prepared.conn != db) {
-        prepared.conn = db;
-        prepared.count = 0;
-    }
-    int index = -1;
-    for (int i = 0; i < prepared.count && index < 0; i++)
-        if (prepared.sql[i] == sql)
-            index = i;
-    char name[32];
-    if (index < 0) {
-        if (prepared.count == PREPARED_MAX)
-            return PQexecParams(db, sql, count, NULL, params, NULL, NULL, 0);
-        index = prepared.count;
-        snprintf(name, sizeof name, "souk_saga_%d", index);
-        PGresult *res = PQprepare(db, name, sql, count, NULL);
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            return res; /* the error, as the statement itself would give it */
-        PQclear(res);
-        prepared.sql[prepared.count++] = sql;
-    }
-    snprintf(name, sizeof name, "souk_saga_%d", index);
-    return PQexecPrepared(db, name, count, params, NULL, NULL, 0);
-}
-
-void souk_saga_new_connection(void)
-{
-    prepared.conn = NULL;
-    prepared.count = 0;
-}
-
 PGresult *souk_saga_exec(souk_handler_ctx *ctx, const char *sql, int count,
                          const char *const *params)
 {
-    PGresult *res = exec_prepared(ctx->db, sql, count, params);
+    /* the same few statements over and over on the thread's connection */
+    PGresult *res = souk_db_exec_prepared(ctx->db, sql, count, params);
     ctx->db_status = souk_db_result_status(ctx->db, res);
     if (ctx->db_status == SOUK_OK)
         return res;

@@ -23,15 +23,11 @@ json_object *souk_saga_order_fields(json_object *payload);
 souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
                                    json_object *payload, char message_id[37]);
 
-/* Runs a parameterised statement, prepared once per connection (sql must be
- * a string literal or otherwise live as long as the thread); on failure sets
+/* Runs a parameterised statement, prepared once per connection
+ * (souk_db_exec_prepared: sql must be a string literal); on failure sets
  * ctx->error and returns NULL. The caller clears the result. */
 PGresult *souk_saga_exec(souk_handler_ctx *ctx, const char *sql, int count,
                          const char *const *params);
-
-/* Forgets this thread's prepared statements: call after opening a new
- * connection (which may reuse the address of a closed one). */
-void souk_saga_new_connection(void);
 
 /* The handler result for a failed database call: RETRY when transient. */
 souk_handler_result souk_saga_db_failure(souk_handler_ctx *ctx);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/db.h"
 #include "tests/support/harness.h"
 
 static void setup(void)
@@ -154,6 +155,49 @@ Test(foundation, every_migration_is_recorded_once)
     cr_assert_str_eq(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
     cr_assert_eq(atoi(PQgetvalue(res, 0, 2)), 9);
     PQclear(res);
+    PQfinish(db);
+}
+
+static long prepared_count(PGconn *db)
+{
+    PGresult *res = PQexec(db, "SELECT count(*) FROM pg_prepared_statements");
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+static void expect_value(PGresult *res, const char *want)
+{
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    cr_assert_str_eq(PQgetvalue(res, 0, 0), want);
+    PQclear(res);
+}
+
+Test(foundation, a_statement_is_prepared_once_per_connection_and_again_after_a_reset)
+{
+    static const char add_one[] = "SELECT $1::int + 1";
+    static const char add_x[] = "SELECT $1::text || 'x'";
+    PGconn *db = th_pg_admin();
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    const char *forty_one[] = {"41"};
+    expect_value(souk_db_exec_prepared(db, add_one, 1, forty_one), "42");
+    expect_value(souk_db_exec_prepared(db, add_one, 1, forty_one), "42");
+    cr_assert_eq(prepared_count(db), 1, "the same statement was prepared twice");
+    const char *tea[] = {"tea"};
+    expect_value(souk_db_exec_prepared(db, add_x, 1, tea), "teax");
+    cr_assert_eq(prepared_count(db), 2);
+    /* An error comes back as the statement's own and leaves the others usable. */
+    PGresult *bad = souk_db_exec_prepared(db, "SELECT no_such_column", 0, NULL);
+    cr_assert_str_eq(PQresultErrorField(bad, PG_DIAG_SQLSTATE), "42703");
+    PQclear(bad);
+    expect_value(souk_db_exec_prepared(db, add_x, 1, tea), "teax");
+    /* A reset connection is a new session without the old statements. */
+    PQreset(db);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    cr_assert_eq(prepared_count(db), 0);
+    expect_value(souk_db_exec_prepared(db, add_one, 1, forty_one), "42");
+    cr_assert_eq(prepared_count(db), 1);
     PQfinish(db);
 }
 
