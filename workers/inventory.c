@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "events/envelope.h"
@@ -39,11 +40,41 @@ static int close_order(souk_handler_ctx *ctx)
     return res ? 0 : -1;
 }
 
-static int by_product(const void *a, const void *b)
+/* Reserves every line or none in one statement: it locks the order's stock
+ * rows in product order, decides on the locked (latest) quantities, and
+ * only when every line fits raises their reservations and records them.
+ * One statement and no savepoint: the previous update per line inside a
+ * subtransaction cost a round trip per line and a multixact per row. */
+static const char reserve_all_sql[] =
+    "WITH want AS (SELECT product_id, sum(quantity)::int AS quantity "
+    "FROM unnest($2::uuid[], $3::int[]) AS w(product_id, quantity) GROUP BY product_id), "
+    "have AS (SELECT s.product_id, s.on_hand - s.reserved >= w.quantity AS fits "
+    "FROM stock s JOIN want w USING (product_id) ORDER BY s.product_id FOR UPDATE OF s), "
+    "verdict AS (SELECT (SELECT count(*) FROM have WHERE fits) = (SELECT count(*) FROM want) "
+    "AS all_fit), "
+    "reserved AS (UPDATE stock s SET reserved = s.reserved + w.quantity, updated_at = now() "
+    "FROM want w, verdict v WHERE v.all_fit AND s.product_id = w.product_id "
+    "RETURNING s.product_id, w.quantity), "
+    "booked AS (INSERT INTO reservations (order_id, product_id, quantity, status) "
+    "SELECT $1::uuid, product_id, quantity, 'RESERVED' FROM reserved "
+    "ON CONFLICT (order_id, product_id) DO UPDATE "
+    "SET quantity = reservations.quantity + EXCLUDED.quantity RETURNING 1) "
+    "SELECT w.product_id, coalesce(h.fits, false), (SELECT count(*) FROM booked) "
+    "FROM want w LEFT JOIN have h USING (product_id) ORDER BY w.product_id";
+
+/* Appends text to a PostgreSQL array literal being built in *array,
+ * leaving room for the closing brace. */
+static void array_append(char **array, size_t *len, size_t *cap, const char *text)
 {
-    json_object *const *x = a;
-    json_object *const *y = b;
-    return strcmp(souk_saga_str(*x, "product_id"), souk_saga_str(*y, "product_id"));
+    size_t n = strlen(text);
+    if (*len + n + 3 > *cap) {
+        *cap = (*cap + n + 3) * 2;
+        *array = souk_realloc(*array, *cap);
+    }
+    if (*len > 1)
+        (*array)[(*len)++] = ',';
+    memcpy(*array + *len, text, n + 1);
+    *len += n;
 }
 
 static souk_handler_result on_order_created(souk_handler_ctx *ctx)
@@ -53,57 +84,45 @@ static souk_handler_result on_order_created(souk_handler_ctx *ctx)
         return souk_saga_db_failure(ctx);
     if (is_closed)
         return SOUK_HANDLE_OK; /* cancelled already, or reserved under another message id */
+    /* lines were checked against the event's schema: UUID product ids,
+     * integer quantities */
     json_object *lines = json_object_object_get(ctx->payload, "lines");
     size_t count = json_object_array_length(lines);
-    json_object *sorted[100];
-    if (count > 100)
-        count = 100;
-    for (size_t i = 0; i < count; i++)
-        sorted[i] = json_object_array_get_idx(lines, i);
-    qsort(sorted, count, sizeof sorted[0], by_product);
-
-    PGresult *res = souk_saga_exec(ctx, "SAVEPOINT reserve", 0, NULL);
+    size_t plen = 1, pcap = 64, qlen = 1, qcap = 32;
+    char *products = souk_malloc(pcap), *quantities = souk_malloc(qcap);
+    memcpy(products, "{", 2);
+    memcpy(quantities, "{", 2);
+    for (size_t i = 0; i < count; i++) {
+        json_object *line = json_object_array_get_idx(lines, i);
+        char quantity[24];
+        snprintf(quantity, sizeof quantity, "%lld", souk_saga_int(line, "quantity"));
+        array_append(&products, &plen, &pcap, souk_saga_str(line, "product_id"));
+        array_append(&quantities, &qlen, &qcap, quantity);
+    }
+    memcpy(products + plen, "}", 2); /* array_append leaves room for it */
+    memcpy(quantities + qlen, "}", 2);
+    const char *params[3] = {ctx->msg->correlation_id, products, quantities};
+    PGresult *res = souk_saga_exec(ctx, reserve_all_sql, 3, params);
+    free(products);
+    free(quantities);
     if (!res)
         return souk_saga_db_failure(ctx);
-    PQclear(res);
     json_object *unavailable = NULL;
-    for (size_t i = 0; i < count; i++) {
-        char quantity[16];
-        snprintf(quantity, sizeof quantity, "%lld", souk_saga_int(sorted[i], "quantity"));
-        const char *params[3] = {souk_saga_str(sorted[i], "product_id"), quantity,
-                                 ctx->msg->correlation_id};
-        res = souk_saga_exec(ctx,
-                             "UPDATE stock SET reserved = reserved + $2::int, updated_at = now() "
-                             "WHERE product_id = $1::uuid AND on_hand - reserved >= $2::int",
-                             2, params);
-        if (!res)
-            return souk_saga_db_failure(ctx);
-        int ok = strcmp(PQcmdTuples(res), "1") == 0;
-        PQclear(res);
-        if (!ok) {
-            if (!unavailable)
-                unavailable = json_object_new_array();
-            json_object_array_add(unavailable, json_object_new_string(params[0]));
+    int rows = PQntuples(res);
+    for (int i = 0; i < rows; i++) {
+        if (PQgetvalue(res, i, 1)[0] == 't')
             continue;
-        }
-        res = souk_saga_exec(ctx,
-                             "INSERT INTO reservations (order_id, product_id, quantity, status) "
-                             "VALUES ($3::uuid, $1::uuid, $2::int, 'RESERVED') "
-                             "ON CONFLICT (order_id, product_id) DO UPDATE "
-                             "SET quantity = reservations.quantity + EXCLUDED.quantity",
-                             3, params);
-        if (!res)
-            return souk_saga_db_failure(ctx);
-        PQclear(res);
+        if (!unavailable)
+            unavailable = json_object_new_array();
+        json_object_array_add(unavailable, json_object_new_string(PQgetvalue(res, i, 0)));
+    }
+    int booked = rows > 0 && strtol(PQgetvalue(res, 0, 2), NULL, 10) == rows;
+    PQclear(res);
+    if (!unavailable && !booked) {
+        snprintf(ctx->error, sizeof ctx->error, "reservation of %d lines booked none", rows);
+        return SOUK_HANDLE_REJECT;
     }
     if (unavailable) {
-        /* all or nothing: undo the lines that did fit */
-        res = souk_saga_exec(ctx, "ROLLBACK TO SAVEPOINT reserve", 0, NULL);
-        if (!res) {
-            json_object_put(unavailable);
-            return souk_saga_db_failure(ctx);
-        }
-        PQclear(res);
         if (close_order(ctx) != 0) {
             json_object_put(unavailable);
             return souk_saga_db_failure(ctx);
@@ -204,13 +223,8 @@ static souk_handler_result on_order_completed(souk_handler_ctx *ctx)
  * Leaves room for the closing brace. */
 static void append_uuid(char **array, size_t *len, size_t *cap, const char *id)
 {
-    if (!id || !souk_uuid_valid(id))
-        return;
-    if (*len + 40 > *cap) {
-        *cap = (*cap + 40) * 2;
-        *array = souk_realloc(*array, *cap);
-    }
-    *len += (size_t)snprintf(*array + *len, *cap - *len, "%s%s", *len > 1 ? "," : "", id);
+    if (id && souk_uuid_valid(id))
+        array_append(array, len, cap, id);
 }
 
 int souk_inventory_batch_lock(PGconn *db, json_object *const *payloads,
@@ -230,12 +244,13 @@ int souk_inventory_batch_lock(PGconn *db, json_object *const *payloads,
     memcpy(products + plen, "}", 2);
     memcpy(orders + olen, "}", 2);
     const char *params[2] = {products, orders};
-    PGresult *res = PQexecParams(db,
-                                 "SELECT 1 FROM stock WHERE product_id = ANY($1::uuid[]) OR "
-                                 "product_id IN (SELECT product_id FROM reservations WHERE "
-                                 "order_id = ANY($2::uuid[]) AND status = 'RESERVED') "
-                                 "ORDER BY product_id FOR UPDATE",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        souk_db_exec_prepared(db,
+                              "SELECT 1 FROM stock WHERE product_id = ANY($1::uuid[]) OR "
+                              "product_id IN (SELECT product_id FROM reservations WHERE "
+                              "order_id = ANY($2::uuid[]) AND status = 'RESERVED') "
+                              "ORDER BY product_id FOR UPDATE",
+                              2, params);
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     free(products);

@@ -142,6 +142,40 @@ Test(saga, out_of_stock_cancels_and_charges_nothing)
     ts_assert_invariants(NULL);
 }
 
+Test(saga, an_order_reserves_all_of_its_lines_or_none)
+{
+    char token[2048], plenty[37], scarce[37], order[37], status[32], reason[32], items[256];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(300, 10, plenty);
+    ts_product(400, 1, scarce);
+    snprintf(items, sizeof items,
+             "[{\"product_id\":\"%s\",\"quantity\":3},{\"product_id\":\"%s\",\"quantity\":2}]",
+             plenty, scarce);
+    ts_order_items(token, items, "MA", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "CANCELLED");
+    cr_assert_str_eq(reason, "out_of_stock");
+    long long on_hand, reserved, sold;
+    ts_stock(plenty, &on_hand, &reserved, &sold);
+    cr_assert_eq(reserved, 0, "the line that fitted stayed reserved");
+    cr_assert_eq(on_hand, 10);
+    cr_assert_eq(
+        th_pg_long("SELECT count(*) FROM inventory.reservations WHERE order_id = $1::uuid", order),
+        0);
+    /* The same product on two lines is reserved as their sum, and sold. */
+    snprintf(items, sizeof items,
+             "[{\"product_id\":\"%s\",\"quantity\":3},{\"product_id\":\"%s\",\"quantity\":4}]",
+             plenty, plenty);
+    ts_order_items(token, items, "MA", "tok_approve", order);
+    cr_assert(ts_wait_final(token, order, 30000, status, reason));
+    cr_assert_str_eq(status, "COMPLETED", "%s", reason);
+    ts_stock(plenty, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, 3);
+    cr_assert_eq(reserved, 0);
+    cr_assert_eq(sold, 7);
+    ts_assert_invariants(NULL);
+}
+
 Test(saga, a_declined_card_cancels_and_releases_the_stock)
 {
     char token[2048], product[37], order[37], status[32], reason[32];

@@ -113,20 +113,28 @@ void ts_product(long long price_minor, int on_hand, char id[37])
     cr_assert_eq(ts_call("PUT", path, ts_admin(), body, NULL), 200);
 }
 
-void ts_order(const char *token, const char *product, int quantity, const char *country,
-              const char *card, char order_id[37])
+void ts_order_items(const char *token, const char *items, const char *country, const char *card,
+                    char order_id[37])
 {
-    char body[1024];
+    char body[2048];
     snprintf(body, sizeof body,
-             "{\"items\":[{\"product_id\":\"%s\",\"quantity\":%d}],\"shipping_address\":{"
+             "{\"items\":%s,\"shipping_address\":{"
              "\"name\":\"Amina\",\"line1\":\"12 Rue des Souks\",\"city\":\"Marrakesh\","
              "\"postal_code\":\"40000\",\"country\":\"%s\"},\"payment_token\":\"%s\"}",
-             product, quantity, country, card);
+             items, country, card);
     json_object *out = NULL;
     long st = ts_call("POST", "/orders", token, body, &out);
     cr_assert_eq(st, 202, "order not accepted: %ld", st);
     snprintf(order_id, 37, "%s", str(out, "order_id"));
     json_object_put(out);
+}
+
+void ts_order(const char *token, const char *product, int quantity, const char *country,
+              const char *card, char order_id[37])
+{
+    char items[128];
+    snprintf(items, sizeof items, "[{\"product_id\":\"%s\",\"quantity\":%d}]", product, quantity);
+    ts_order_items(token, items, country, card, order_id);
 }
 
 int ts_wait_final(const char *token, const char *order_id, int timeout_ms, char status[32],

@@ -24,6 +24,11 @@ void ts_customer(char *token, size_t cap, char *id_out);
 /* Creates a product priced price_minor EUR with on_hand units; writes its id. */
 void ts_product(long long price_minor, int on_hand, char id[37]);
 
+/* Places an order of items (a JSON array of {product_id, quantity}) and
+ * returns its id; fails the test unless it is accepted. */
+void ts_order_items(const char *token, const char *items, const char *country, const char *card,
+                    char order_id[37]);
+
 /* Orders quantity of product for the customer (POST /orders); writes the
  * order id. country is the shipping country ("MA"), token the card token. */
 void ts_order(const char *token, const char *product, int quantity, const char *country,
