@@ -43,8 +43,10 @@ static int close_order(souk_handler_ctx *ctx)
 /* Reserves every line or none in one statement: it locks the order's stock
  * rows in product order, decides on the locked (latest) quantities, and
  * only when every line fits raises their reservations and records them.
- * One statement and no savepoint: the previous update per line inside a
- * subtransaction cost a round trip per line and a multixact per row. */
+ * One statement and no savepoint: an update per line inside a subtransaction
+ * cost a round trip per line and, in a batch whose stock rows were locked
+ * first, a multixact per row (the batch's lock and the subtransaction's
+ * update). */
 static const char reserve_all_sql[] =
     "WITH want AS (SELECT product_id, sum(quantity)::int AS quantity "
     "FROM unnest($2::uuid[], $3::int[]) AS w(product_id, quantity) GROUP BY product_id), "

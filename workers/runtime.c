@@ -231,7 +231,11 @@ static int claim_inbox(struct consumer *c, struct item **todo, int n)
     ids[len++] = '}';
     ids[len] = '\0';
     const char *params[2] = {c->queue, ids};
-    PGresult *res = PQexecPrepared(c->db, "souk_inbox", 2, params, NULL, NULL, 0);
+    PGresult *res = souk_db_exec_prepared(c->db,
+                                          "INSERT INTO inbox (consumer, message_id) "
+                                          "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "
+                                          "RETURNING message_id",
+                                          2, params);
     if (souk_db_result_status(c->db, res) != SOUK_OK) {
         PQclear(res);
         return -1;
@@ -303,20 +307,7 @@ static int ensure_db(struct consumer *c)
         return 1;
     souk_status st;
     c->db = souk_db_connect(c->cfg, c->def->schema, &st);
-    if (!c->db)
-        return 0;
-    PGresult *res = PQprepare(c->db, "souk_inbox",
-                              "INSERT INTO inbox (consumer, message_id) "
-                              "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "
-                              "RETURNING message_id",
-                              2, NULL);
-    int ok = souk_db_result_status(c->db, res) == SOUK_OK;
-    PQclear(res);
-    if (!ok) {
-        PQfinish(c->db);
-        c->db = NULL;
-    }
-    return ok;
+    return c->db != NULL;
 }
 
 /* Runs the messages in one transaction. Returns 0 when it committed (a
