@@ -55,6 +55,85 @@ static long timed_get(const char *token, const char *id, const char *query, doub
     return code;
 }
 
+struct long_poll {
+    const char *token;
+    const char *order;
+    double took;
+    long code;
+    char status[32];
+};
+
+static void *long_poll_main(void *arg)
+{
+    struct long_poll *lp = arg;
+    lp->code = timed_get(lp->token, lp->order, "?wait=20", &lp->took, lp->status);
+    return NULL;
+}
+
+/* The pids of the gateway's orders_status listeners, as an array literal. */
+static void listener_pids(PGconn *db, char *out, size_t cap)
+{
+    PGresult *res = PQexec(db, "SELECT '{' || coalesce(string_agg(pid::text, ','), '') || '}' "
+                               "FROM pg_stat_activity WHERE query = 'LISTEN orders_status'");
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+Test(saga, a_long_poll_is_woken_after_the_gateway_listener_lost_its_connection)
+{
+    char token[2048], customer[37], order[37];
+    ts_customer(token, sizeof token, customer);
+    souk_uuid_v4(order);
+    PGconn *db = th_pg_admin();
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    /* An order of this customer that no saga moves: only this test ends it. */
+    const char *params[2] = {order, customer};
+    PGresult *res = PQexecParams(db,
+                                 "INSERT INTO orders.orders (id, customer_id, status, currency, "
+                                 "total_minor, shipping_address, deadline_at) VALUES ($1, $2, "
+                                 "'PENDING', 'EUR', 0, '{}', now() + interval '1 hour')",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    char before[256];
+    listener_pids(db, before, sizeof before);
+    cr_assert_neq(strcmp(before, "{}"), 0, "the gateway has no orders_status listener");
+    res = PQexec(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE query = 'LISTEN orders_status'");
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    /* The gateway notices and listens again on a new connection. */
+    const char *old_pids[1] = {before};
+    long relistened = 0;
+    for (int i = 0; i < 100 && !relistened; i++) {
+        th_sleep_ms(100);
+        relistened = th_pg_long("SELECT count(*) FROM pg_stat_activity WHERE query = "
+                                "'LISTEN orders_status' AND pid <> ALL($1::int[])",
+                                old_pids[0]);
+    }
+    cr_assert(relistened, "the gateway did not listen again within 10 s");
+    /* A long poll waiting when the order ends is woken by the new listener,
+     * long before its 20 s deadline. */
+    struct long_poll lp = {.token = token, .order = order};
+    pthread_t poller;
+    cr_assert_eq(pthread_create(&poller, NULL, long_poll_main, &lp), 0);
+    th_sleep_ms(500);
+    res = PQexecParams(db,
+                       "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = 'timed_out' "
+                       "WHERE id = $1::uuid",
+                       1, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(db);
+    pthread_join(poller, NULL);
+    cr_assert_eq(lp.code, 200);
+    cr_assert_str_eq(lp.status, "CANCELLED");
+    cr_assert_lt(lp.took, 10.0, "the long poll took %.1f s: the new listener did not wake it",
+                 lp.took);
+    cr_assert_geq(lp.took, 0.4, "answered after %.2f s, before the order ended", lp.took);
+}
+
 static long payments_of(const char *order_id, const char *status)
 {
     char sql[256];
