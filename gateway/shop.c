@@ -274,6 +274,32 @@ void souk_shop_cart_get(souk_request *req)
     souk_dbpool_release(req->gw->cart, db);
 }
 
+/* Runs sql with (customer, product_id, the body's quantity) and answers
+ * with the cart, or with what went wrong. */
+static void change_cart_item(souk_request *req, json_object *doc, const char *product_id,
+                             const char *sql, const char *what)
+{
+    PGconn *db = cart_db(req);
+    if (!db)
+        return;
+    char quantity[16];
+    snprintf(quantity, sizeof quantity, "%d",
+             json_object_get_int(json_object_object_get(doc, "quantity")));
+    const char *params[3] = {req->claims.sub, product_id, quantity};
+    PGresult *res = souk_db_exec_prepared(db, sql, 3, params);
+    souk_status st = souk_db_result_status(db, res);
+    if (st == SOUK_EDB && strcmp(sqlstate(res), "23514") == 0)
+        souk_http_fail(req, 409, "QUANTITY_TOO_HIGH", "at most 1000 units of one product", NULL);
+    else if (st != SOUK_OK)
+        souk_http_fail_status(req, what, st);
+    else if (strcmp(PQcmdTuples(res), "1") != 0)
+        souk_http_fail(req, 404, "NOT_FOUND", "this product is not in the cart", NULL);
+    else
+        send_cart(req, db);
+    PQclear(res);
+    souk_dbpool_release(req->gw->cart, db);
+}
+
 void souk_shop_cart_add(souk_request *req)
 {
     if (!souk_http_require_user(req))
@@ -283,41 +309,18 @@ void souk_shop_cart_add(souk_request *req)
         return;
     souk_product product;
     const char *product_id = text(doc, "product_id");
-    if (!require_product(req, product_id, &product)) {
-        json_object_put(doc);
-        return;
-    }
-    if (!product.active) {
+    int known = require_product(req, product_id, &product); /* answered when not */
+    if (known && !product.active) {
         json_object *details = json_object_new_object();
         json_object_object_add(details, "product_id", json_object_new_string(product_id));
         souk_http_fail(req, 409, "PRODUCT_INACTIVE", "this product is not for sale", details);
-        json_object_put(doc);
-        return;
+    } else if (known) {
+        change_cart_item(req, doc, product_id,
+                         "INSERT INTO cart_items (customer_id, product_id, quantity) "
+                         "VALUES ($1, $2, $3::int) ON CONFLICT (customer_id, product_id) "
+                         "DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity",
+                         "adding to the cart");
     }
-    PGconn *db = cart_db(req);
-    if (!db) {
-        json_object_put(doc);
-        return;
-    }
-    char quantity[16];
-    snprintf(quantity, sizeof quantity, "%d",
-             json_object_get_int(json_object_object_get(doc, "quantity")));
-    const char *params[3] = {req->claims.sub, product_id, quantity};
-    PGresult *res = PQexecParams(
-        db,
-        "INSERT INTO cart_items (customer_id, product_id, quantity) VALUES ($1, $2, $3::int) "
-        "ON CONFLICT (customer_id, product_id) DO UPDATE "
-        "SET quantity = cart_items.quantity + EXCLUDED.quantity",
-        3, NULL, params, NULL, NULL, 0);
-    souk_status st = souk_db_result_status(db, res);
-    if (st == SOUK_EDB && strcmp(sqlstate(res), "23514") == 0)
-        souk_http_fail(req, 409, "QUANTITY_TOO_HIGH", "at most 1000 units of one product", NULL);
-    else if (st != SOUK_OK)
-        souk_http_fail_status(req, "adding to the cart", st);
-    else
-        send_cart(req, db);
-    PQclear(res);
-    souk_dbpool_release(req->gw->cart, db);
     json_object_put(doc);
 }
 
@@ -328,33 +331,13 @@ void souk_shop_cart_set(souk_request *req)
     json_object *doc = souk_http_read_json(req, "cart_quantity");
     if (!doc)
         return;
-    if (!souk_uuid_valid(req->params[0])) {
-        souk_http_fail(req, 404, "NOT_FOUND", "this product is not in the cart", NULL);
-        json_object_put(doc);
-        return;
-    }
-    PGconn *db = cart_db(req);
-    if (!db) {
-        json_object_put(doc);
-        return;
-    }
-    char quantity[16];
-    snprintf(quantity, sizeof quantity, "%d",
-             json_object_get_int(json_object_object_get(doc, "quantity")));
-    const char *params[3] = {req->claims.sub, req->params[0], quantity};
-    PGresult *res = PQexecParams(db,
-                                 "UPDATE cart_items SET quantity = $3::int "
-                                 "WHERE customer_id = $1 AND product_id = $2",
-                                 3, NULL, params, NULL, NULL, 0);
-    souk_status st = souk_db_result_status(db, res);
-    if (st != SOUK_OK)
-        souk_http_fail_status(req, "changing the cart", st);
-    else if (strcmp(PQcmdTuples(res), "1") != 0)
+    if (!souk_uuid_valid(req->params[0]))
         souk_http_fail(req, 404, "NOT_FOUND", "this product is not in the cart", NULL);
     else
-        send_cart(req, db);
-    PQclear(res);
-    souk_dbpool_release(req->gw->cart, db);
+        change_cart_item(req, doc, req->params[0],
+                         "UPDATE cart_items SET quantity = $3::int "
+                         "WHERE customer_id = $1 AND product_id = $2",
+                         "changing the cart");
     json_object_put(doc);
 }
 

@@ -399,3 +399,55 @@ Test(gateway, checkout_is_idempotent_on_its_key)
     json_object_put(second);
     json_object_put(empty);
 }
+
+static long cart_units(json_object *cart)
+{
+    return json_object_get_int64(json_object_object_get(cart, "item_count"));
+}
+
+Test(gateway, cart_items_add_up_change_and_refuse_what_cannot_be_sold)
+{
+    char token[2048], product[37], other[37], body[256], path[128];
+    ts_customer(token, sizeof token, NULL);
+    ts_product(250, 5, product);
+    ts_product(300, 5, other);
+    json_object *out = NULL;
+    snprintf(body, sizeof body, "{\"product_id\":\"%s\",\"quantity\":2}", product);
+    cr_assert_eq(ts_call("POST", "/cart/items", token, body, &out), 200);
+    json_object_put(out);
+    snprintf(body, sizeof body, "{\"product_id\":\"%s\",\"quantity\":3}", product);
+    cr_assert_eq(ts_call("POST", "/cart/items", token, body, &out), 200);
+    cr_assert_eq(cart_units(out), 5, "adding the same product again adds up");
+    cr_assert_eq(json_object_get_int64(json_object_object_get(out, "total_minor")), 1250);
+    json_object_put(out);
+    /* PUT sets the quantity of a product in the cart */
+    snprintf(path, sizeof path, "/cart/items/%s", product);
+    cr_assert_eq(ts_call("PUT", path, token, "{\"quantity\":1}", &out), 200);
+    cr_assert_eq(cart_units(out), 1);
+    json_object_put(out);
+    /* ... and is 404 for one that is not in it */
+    snprintf(path, sizeof path, "/cart/items/%s", other);
+    out = NULL;
+    assert_error(ts_call("PUT", path, token, "{\"quantity\":1}", &out), &out, 404, "NOT_FOUND");
+    json_object_put(out);
+    /* more than 1000 units of one product, reached by adding up */
+    snprintf(body, sizeof body, "{\"product_id\":\"%s\",\"quantity\":1000}", product);
+    out = NULL;
+    assert_error(ts_call("POST", "/cart/items", token, body, &out), &out, 409, "QUANTITY_TOO_HIGH");
+    json_object_put(out);
+    /* a product taken off sale cannot be added */
+    char update[256];
+    snprintf(update, sizeof update,
+             "{\"sku\":\"OFF-%s\",\"name\":\"Off sale\",\"price_minor\":300,\"currency\":\"EUR\","
+             "\"active\":false}",
+             other);
+    snprintf(path, sizeof path, "/products/%s", other);
+    cr_assert_eq(ts_call("PUT", path, ts_admin(), update, NULL), 200);
+    snprintf(body, sizeof body, "{\"product_id\":\"%s\",\"quantity\":1}", other);
+    out = NULL;
+    assert_error(ts_call("POST", "/cart/items", token, body, &out), &out, 409, "PRODUCT_INACTIVE");
+    json_object_put(out);
+    cr_assert_eq(ts_call("GET", "/cart", token, NULL, &out), 200);
+    cr_assert_eq(cart_units(out), 1, "the refused changes left the cart as it was");
+    json_object_put(out);
+}
