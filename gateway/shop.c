@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/clock.h"
 #include "core/db.h"
@@ -274,7 +275,8 @@ void souk_shop_cart_get(souk_request *req)
     souk_dbpool_release(req->gw->cart, db);
 }
 
-/* Runs sql with (customer, product_id, the body's quantity) and answers
+/* Runs sql (a string literal: souk_db_exec_prepared finds it again by its
+ * address) with (customer, product_id, the body's quantity) and answers
  * with the cart, or with what went wrong. */
 static void change_cart_item(souk_request *req, json_object *doc, const char *product_id,
                              const char *sql, const char *what)
@@ -582,14 +584,15 @@ void souk_shop_order_create(souk_request *req)
     json_object *items = json_object_object_get(doc, "items");
     struct line *lines = souk_calloc(MAX_LINES, sizeof *lines);
     int count = 0;
-    /* The same product twice becomes one line. */
+    /* The same product twice becomes one line (ids in any case: a UUID's hex
+     * digits are case-insensitive). */
     for (size_t i = 0; i < json_object_array_length(items); i++) {
         json_object *item = json_object_array_get_idx(items, i);
         const char *id = text(item, "product_id");
         int quantity = json_object_get_int(json_object_object_get(item, "quantity"));
         int merged = 0;
         for (int j = 0; j < count && !merged; j++) {
-            if (strcmp(lines[j].product.id, id) == 0) {
+            if (strcasecmp(lines[j].product.id, id) == 0) {
                 lines[j].quantity += quantity;
                 merged = 1;
             }

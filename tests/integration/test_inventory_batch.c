@@ -3,10 +3,12 @@
  * that batched transactions of several consumers cannot deadlock. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "events/envelope.h"
 #include "tests/support/harness.h"
+#include "workers/handler.h"
 #include "workers/inventory.h"
 
 static void setup(void)
@@ -89,5 +91,101 @@ Test(inventory_batch, a_batch_locks_the_rows_of_new_lines_and_of_open_reservatio
     exec_ok(admin, "DELETE FROM inventory.reservations WHERE order_id = $1", order_b);
     for (int i = 0; i < 4; i++)
         exec_ok(admin, "DELETE FROM inventory.stock WHERE product_id = $1", products[i]);
+    PQfinish(admin);
+}
+
+/* Runs inventory's OrderCreated handler for order_id with lines (a JSON
+ * array) inside an open transaction of db; returns its result. */
+static souk_handler_result reserve(PGconn *db, const char *order_id, const char *lines)
+{
+    char body[1536];
+    snprintf(body, sizeof body,
+             "{\"order_id\": \"%s\", \"customer_id\": \"%s\", \"lines\": %s, \"currency\": "
+             "\"EUR\", \"total_minor\": 1, \"payment_token\": \"tok_approve\", "
+             "\"shipping_address\": {\"name\": \"Amina\", \"line1\": \"12 Rue des Souks\", "
+             "\"city\": \"Marrakesh\", \"postal_code\": \"40000\", \"country\": \"MA\"}}",
+             order_id, order_id, lines);
+    json_object *payload = json_tokener_parse(body);
+    cr_assert_not_null(payload, "%s", body);
+    souk_envelope msg;
+    memset(&msg, 0, sizeof msg);
+    souk_uuid_v4(msg.message_id);
+    snprintf(msg.correlation_id, sizeof msg.correlation_id, "%s", order_id);
+    snprintf(msg.type, sizeof msg.type, "OrderCreated");
+    souk_handler_fn handlers[SOUK_EVENT_COUNT] = {0};
+    souk_inventory_handlers(handlers);
+    souk_handler_ctx ctx = {.db = db, .msg = &msg, .payload = payload};
+    souk_handler_result r = handlers[SOUK_EVENT_ORDER_CREATED](&ctx);
+    cr_assert_eq(r, SOUK_HANDLE_OK, "%s", ctx.error);
+    json_object_put(payload);
+    return r;
+}
+
+static long long in_db(PGconn *db, const char *sql, const char *param)
+{
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+    long long v = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    PQclear(res);
+    return v;
+}
+
+Test(inventory_batch, an_order_is_reserved_whole_or_not_at_all)
+{
+    char product[37], missing[37], whole[37], too_much[37], unknown[37], lines[512];
+    souk_uuid_v4(product);
+    souk_uuid_v4(missing);
+    souk_uuid_v4(whole);
+    souk_uuid_v4(too_much);
+    souk_uuid_v4(unknown);
+    PGconn *admin = th_pg_admin();
+    exec_ok(admin,
+            "INSERT INTO inventory.stock (product_id, on_hand, received) VALUES ($1, 10, 10)",
+            product);
+    PQfinish(admin);
+    PGconn *db = th_pg_as("souk_inventory", "souk_inventory");
+    exec_ok(db, "BEGIN", NULL);
+    /* the same product on two lines (as another producer could send it) is
+     * reserved as their sum, in one reservation row */
+    snprintf(lines, sizeof lines,
+             "[{\"product_id\": \"%s\", \"quantity\": 3, \"unit_price_minor\": 1},"
+             " {\"product_id\": \"%s\", \"quantity\": 4, \"unit_price_minor\": 1}]",
+             product, product);
+    reserve(db, whole, lines);
+    cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
+    cr_assert_eq(
+        in_db(db, "SELECT sum(quantity) FROM reservations WHERE order_id = $1::uuid", whole), 7);
+    /* 2 more fit, 4 do not: nothing of the order is reserved */
+    snprintf(lines, sizeof lines,
+             "[{\"product_id\": \"%s\", \"quantity\": 2, \"unit_price_minor\": 1},"
+             " {\"product_id\": \"%s\", \"quantity\": 2, \"unit_price_minor\": 1}]",
+             product, product);
+    reserve(db, too_much, lines);
+    cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
+    cr_assert_eq(in_db(db, "SELECT count(*) FROM reservations WHERE order_id = $1::uuid", too_much),
+                 0);
+    cr_assert_eq(in_db(db,
+                       "SELECT count(*) FROM outbox WHERE correlation_id = $1 AND type = "
+                       "'StockReservationFailed'",
+                       too_much),
+                 1);
+    /* a product inventory does not stock fails the order, and the line
+     * that would fit is not reserved either */
+    snprintf(lines, sizeof lines,
+             "[{\"product_id\": \"%s\", \"quantity\": 1, \"unit_price_minor\": 1},"
+             " {\"product_id\": \"%s\", \"quantity\": 1, \"unit_price_minor\": 1}]",
+             product, missing);
+    reserve(db, unknown, lines);
+    cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
+    cr_assert_eq(in_db(db,
+                       "SELECT count(*) FROM outbox WHERE type = 'StockReservationFailed' "
+                       "AND payload LIKE '%' || $1 || '%'",
+                       missing),
+                 1, "the failure names the product that is not stocked");
+    exec_ok(db, "ROLLBACK", NULL);
+    PQfinish(db);
+    admin = th_pg_admin();
+    exec_ok(admin, "DELETE FROM inventory.stock WHERE product_id = $1", product);
     PQfinish(admin);
 }

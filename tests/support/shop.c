@@ -169,6 +169,17 @@ void ts_stock(const char *product, long long *on_hand, long long *reserved, long
     json_object_put(out);
 }
 
+void ts_stock_sold(const char *product, long long sold_want, long long *on_hand,
+                   long long *reserved, long long *sold)
+{
+    for (int waited = 0; waited <= 10000; waited += 100) {
+        ts_stock(product, on_hand, reserved, sold);
+        if (*sold == sold_want)
+            return;
+        th_sleep_ms(100);
+    }
+}
+
 /* The messages in a dead-letter queue, from the management API's count,
  * waiting while it is not 0: the API's counts are statistics refreshed
  * every collect_statistics_interval (1 s in our brokers), so a queue purged

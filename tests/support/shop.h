@@ -42,6 +42,12 @@ int ts_wait_final(const char *token, const char *order_id, int timeout_ms, char 
 /* on_hand, reserved, sold of a product (through the API). */
 void ts_stock(const char *product, long long *on_hand, long long *reserved, long long *sold);
 
+/* The same, once sold reaches sold_want (inventory sells when it handles
+ * OrderCompleted, a moment after the order shows COMPLETED); the last
+ * reading after 10 s otherwise. */
+void ts_stock_sold(const char *product, long long sold_want, long long *on_hand,
+                   long long *reserved, long long *sold);
+
 /* Asserts the invariants of the whole database once every order is final:
  *   on_hand + sold = stock received, for every product;
  *   reserved = the sum of open reservations, for every product;
