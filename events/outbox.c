@@ -29,9 +29,11 @@
 static pthread_mutex_t relays_lock = PTHREAD_MUTEX_INITIALIZER;
 static int relay_fds[MAX_RELAYS];
 static int relay_fd_count;
-static _Thread_local int rows_added; /* since this thread's last souk_outbox_committed */
+static _Thread_local int rows_added; /* since this thread's last souk_outbox_commit */
 
-void souk_outbox_committed(void)
+/* Wakes this process's relays when this thread added rows since it last
+ * did. */
+static void wake_relays(void)
 {
     if (!rows_added)
         return;
@@ -42,6 +44,15 @@ void souk_outbox_committed(void)
         if (write(relay_fds[i], &one, sizeof one) < 0 && errno != EAGAIN)
             SOUK_LOG(SOUK_LOG_WARN, "waking the outbox relay failed: %s", strerror(errno));
     pthread_mutex_unlock(&relays_lock);
+}
+
+souk_status souk_outbox_commit(PGconn *db)
+{
+    souk_status st = souk_db_exec(db, "COMMIT");
+    if (st == SOUK_OK)
+        wake_relays();
+    rows_added = 0; /* committed and announced, or gone with the transaction */
+    return st;
 }
 
 souk_status souk_outbox_notify_relays(PGconn *db, souk_db_schema schema)
@@ -135,7 +146,7 @@ struct souk_relay {
     PGconn *db;
     souk_publisher *publisher;
     char channel[64];
-    int wake_fd; /* eventfd written by souk_outbox_committed */
+    int wake_fd; /* eventfd written by souk_outbox_commit */
 };
 
 struct pending_row {

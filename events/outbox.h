@@ -5,7 +5,7 @@
  * confirms, marks them sent only once confirmed, and purges sent rows after
  * the retention period. Rows are claimed with FOR UPDATE SKIP LOCKED, so any
  * number of processes can relay one outbox. After committing rows, the
- * writer calls souk_outbox_committed, which wakes the relays of its own
+ * writer commits with souk_outbox_commit, which wakes the relays of its own
  * process (every service relays the outbox it writes); rows written by
  * another process are found by souk_outbox_notify_relays or, failing that,
  * by the relay's fallback poll (SOUK_OUTBOX_POLL_MS). */
@@ -39,7 +39,7 @@ souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char messag
  * checks ev and fills the parameters of souk_outbox_insert_sql (they point
  * into message_id, ev and ev->payload, which must outlive their use), and
  * souk_outbox_row_added records, once the insert succeeded, that this
- * thread has rows for souk_outbox_committed to announce. */
+ * thread has rows for souk_outbox_commit to announce. */
 #define SOUK_OUTBOX_PARAMS 7
 extern const char souk_outbox_insert_sql[];
 souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
@@ -47,10 +47,11 @@ souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
     __attribute__((warn_unused_result));
 void souk_outbox_row_added(void);
 
-/* Call after a COMMIT on a thread that added rows since its last call:
- * wakes this process's relays. Cheap, and a no-op when nothing was added;
- * after a rollback it only causes one needless look at the outbox. */
-void souk_outbox_committed(void);
+/* Commits the transaction on db and, when this thread added outbox rows
+ * since its last commit, wakes this process's relays (cheap; after a
+ * rollback the next commit causes one needless look at the outbox).
+ * Every writer of an outbox commits through it. */
+souk_status souk_outbox_commit(PGconn *db) __attribute__((warn_unused_result));
 
 /* For writers in a process that does not relay the outbox (tools, tests):
  * inside the transaction, asks the relays of every process to look at

@@ -1,7 +1,8 @@
 /* Token buckets in a fixed hash table split into stripes, each with its own
  * read-write lock, chains, insertion-ordered list and share of the key cap.
  * A take of a known key holds only the read lock and updates its bucket with
- * one compare-and-swap, so requests of the same client never sleep on each
+ * compare-and-swaps (of its time stamp and its fill), so requests of the same
+ * client never sleep on each
  * other (a mutex holder preempted on a busy two-core machine stalled every
  * request behind it). A bucket is kept as the time it will be full again
  * (the generic cell rate algorithm, equivalent to a token bucket), which fits

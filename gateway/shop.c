@@ -535,9 +535,7 @@ static void checkout(souk_request *req, json_object *doc, struct line *body_line
     st = place_order(req, db, key, lines, count, json_object_object_get(doc, "shipping_address"),
                      text(doc, "payment_token"), body_lines == NULL, order_id, err, sizeof err);
     if (st == SOUK_OK)
-        st = souk_db_exec(db, "COMMIT");
-    if (st == SOUK_OK)
-        souk_outbox_committed();
+        st = souk_outbox_commit(db);
     if (st == SOUK_ECONFLICT && key) {
         /* A concurrent request with the same key won: answer with its order. */
         PGresult *rb = PQexec(db, "ROLLBACK");

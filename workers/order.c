@@ -347,9 +347,7 @@ static int sweep(souk_order_deadline *d, PGconn *db)
         }
     }
     PQclear(res);
-    if (souk_db_exec(db, "COMMIT") == SOUK_OK)
-        souk_outbox_committed();
-    else
+    if (souk_outbox_commit(db) != SOUK_OK)
         return -1;
     (void)d;
     return n;

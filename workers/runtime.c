@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/db.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
@@ -205,11 +206,6 @@ static void prepare(struct consumer *c, struct item *it)
     it->checked = 1;
 }
 
-static int exec_ok(struct consumer *c, const char *sql)
-{
-    return souk_db_exec(c->db, sql) == SOUK_OK;
-}
-
 /* Records the messages of todo in the inbox with one statement, and marks
  * those recorded before (by an earlier delivery, or earlier in this batch)
  * as duplicates. One statement for the batch instead of one per message:
@@ -269,11 +265,9 @@ static int handle_in_transaction(struct consumer *c, struct item *it)
                             .msg = &it->msg,
                             .payload = it->payload,
                             .service_state = c->service_state};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double started = souk_monotonic_seconds();
     souk_handler_result result = c->def->handlers[it->type](&ctx);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    it->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    it->seconds = souk_monotonic_seconds() - started;
     const char *delay = souk_config_str(c->cfg, SOUK_CFG_FAULT_HANDLER_DELAY_MS);
     if (delay[0])
         sleep_ms(strtol(delay, NULL, 10));
@@ -310,10 +304,6 @@ static int ensure_db(struct consumer *c)
     return c->db != NULL;
 }
 
-/* Runs the messages in one transaction. Returns 0 when it committed (a
- * lone message whose handler failed is rolled back with its verdict set),
- * 1 when a handler of a group failed (all rolled back: the caller runs them
- * one by one), -1 when the database failed. */
 /* The service's batch locks for todo (see souk_service_def.batch_lock).
  * Returns 0, or 1 when they could not be taken. */
 static int lock_batch(struct consumer *c, struct item **todo, int n)
@@ -333,9 +323,13 @@ static int lock_batch(struct consumer *c, struct item **todo, int n)
     return 1;
 }
 
+/* Runs the messages in one transaction. Returns 0 when it committed (a
+ * lone message whose handler failed is rolled back with its verdict set),
+ * 1 when a handler of a group failed (all rolled back: the caller runs them
+ * one by one), -1 when the database failed. */
 static int run_transaction(struct consumer *c, struct item **todo, int n)
 {
-    if (!exec_ok(c, "BEGIN"))
+    if (souk_db_exec(c->db, "BEGIN") != SOUK_OK)
         return -1;
     if (lock_batch(c, todo, n) != 0) {
         PGresult *rb = PQexec(c->db, "ROLLBACK");
@@ -359,9 +353,8 @@ static int run_transaction(struct consumer *c, struct item **todo, int n)
         todo[0]->settled = 1;
         return 0;
     }
-    if (!exec_ok(c, "COMMIT"))
+    if (souk_outbox_commit(c->db) != SOUK_OK)
         return -1;
-    souk_outbox_committed();
     for (int i = 0; i < n; i++)
         todo[i]->settled = 1;
     return 0;

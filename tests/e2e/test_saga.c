@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
@@ -31,13 +32,6 @@ static json_object *get_order(const char *token, const char *id)
     return out;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* GET /orders/{id}<query> and the seconds it took; *status_out gets the
  * order's status ("" unless 200). */
 static long timed_get(const char *token, const char *id, const char *query, double *seconds,
@@ -46,9 +40,9 @@ static long timed_get(const char *token, const char *id, const char *query, doub
     char path[160];
     snprintf(path, sizeof path, "/orders/%s%s", id, query);
     json_object *out = NULL;
-    double start = seconds_now();
+    double start = souk_monotonic_seconds();
     long code = ts_call("GET", path, token, NULL, &out);
-    *seconds = seconds_now() - start;
+    *seconds = souk_monotonic_seconds() - start;
     const char *status = json_object_get_string(json_object_object_get(out, "status"));
     snprintf(status_out, 32, "%s", code == 200 && status ? status : "");
     json_object_put(out);

@@ -94,10 +94,17 @@ Test(inventory_batch, a_batch_locks_the_rows_of_new_lines_and_of_open_reservatio
     PQfinish(admin);
 }
 
-/* Runs inventory's OrderCreated handler for order_id with lines (a JSON
- * array) inside an open transaction of db; returns its result. */
-static souk_handler_result reserve(PGconn *db, const char *order_id, const char *lines)
+/* Runs inventory's OrderCreated handler inside an open transaction of db
+ * for order_id with two lines: quantity_a of product_a, quantity_b of
+ * product_b; returns its result. */
+static souk_handler_result reserve(PGconn *db, const char *order_id, const char *product_a,
+                                   int quantity_a, const char *product_b, int quantity_b)
 {
+    char lines[512];
+    snprintf(lines, sizeof lines,
+             "[{\"product_id\": \"%s\", \"quantity\": %d, \"unit_price_minor\": 1},"
+             " {\"product_id\": \"%s\", \"quantity\": %d, \"unit_price_minor\": 1}]",
+             product_a, quantity_a, product_b, quantity_b);
     char body[1536];
     snprintf(body, sizeof body,
              "{\"order_id\": \"%s\", \"customer_id\": \"%s\", \"lines\": %s, \"currency\": "
@@ -133,7 +140,7 @@ static long long in_db(PGconn *db, const char *sql, const char *param)
 
 Test(inventory_batch, an_order_is_reserved_whole_or_not_at_all)
 {
-    char product[37], missing[37], whole[37], too_much[37], unknown[37], lines[512];
+    char product[37], missing[37], whole[37], too_much[37], unknown[37];
     souk_uuid_v4(product);
     souk_uuid_v4(missing);
     souk_uuid_v4(whole);
@@ -148,20 +155,12 @@ Test(inventory_batch, an_order_is_reserved_whole_or_not_at_all)
     exec_ok(db, "BEGIN", NULL);
     /* the same product on two lines (as another producer could send it) is
      * reserved as their sum, in one reservation row */
-    snprintf(lines, sizeof lines,
-             "[{\"product_id\": \"%s\", \"quantity\": 3, \"unit_price_minor\": 1},"
-             " {\"product_id\": \"%s\", \"quantity\": 4, \"unit_price_minor\": 1}]",
-             product, product);
-    reserve(db, whole, lines);
+    reserve(db, whole, product, 3, product, 4);
     cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
     cr_assert_eq(
         in_db(db, "SELECT sum(quantity) FROM reservations WHERE order_id = $1::uuid", whole), 7);
     /* 2 more fit, 4 do not: nothing of the order is reserved */
-    snprintf(lines, sizeof lines,
-             "[{\"product_id\": \"%s\", \"quantity\": 2, \"unit_price_minor\": 1},"
-             " {\"product_id\": \"%s\", \"quantity\": 2, \"unit_price_minor\": 1}]",
-             product, product);
-    reserve(db, too_much, lines);
+    reserve(db, too_much, product, 2, product, 2);
     cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
     cr_assert_eq(in_db(db, "SELECT count(*) FROM reservations WHERE order_id = $1::uuid", too_much),
                  0);
@@ -172,11 +171,7 @@ Test(inventory_batch, an_order_is_reserved_whole_or_not_at_all)
                  1);
     /* a product inventory does not stock fails the order, and the line
      * that would fit is not reserved either */
-    snprintf(lines, sizeof lines,
-             "[{\"product_id\": \"%s\", \"quantity\": 1, \"unit_price_minor\": 1},"
-             " {\"product_id\": \"%s\", \"quantity\": 1, \"unit_price_minor\": 1}]",
-             product, missing);
-    reserve(db, unknown, lines);
+    reserve(db, unknown, product, 1, missing, 1);
     cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
     cr_assert_eq(in_db(db,
                        "SELECT count(*) FROM outbox WHERE type = 'StockReservationFailed' "
