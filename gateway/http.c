@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/json.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -158,6 +159,24 @@ const char *souk_http_header(const souk_request *req, const char *name)
     return mg_get_header(req->conn, name);
 }
 
+/* Answers 400 VALIDATION_FAILED for why, "<json pointer>: <reason>". */
+static void fail_validation(souk_request *req, const char *why)
+{
+    const char *sep = strstr(why, ": ");
+    json_object *details = json_object_new_object();
+    char field[200] = "";
+    if (sep) {
+        size_t n = (size_t)(sep - why);
+        snprintf(field, sizeof field, "%.*s", (int)(n < sizeof field ? n : sizeof field - 1), why);
+    }
+    const char *pretty = field[0] == '/' && field[1] ? field + 1 : field;
+    json_object_object_add(details, "field", json_object_new_string(pretty));
+    json_object_object_add(details, "reason", json_object_new_string(sep ? sep + 2 : why));
+    char message[600];
+    snprintf(message, sizeof message, "%s: %s", pretty[0] ? pretty : "body", sep ? sep + 2 : why);
+    souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
+}
+
 json_object *souk_http_read_json(souk_request *req, const char *schema)
 {
     long long max = (long long)souk_config_int(req->gw->cfg, SOUK_CFG_MAX_BODY_BYTES);
@@ -191,21 +210,18 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
         souk_http_fail(req, 413, "BODY_TOO_LARGE", message, NULL);
         return NULL;
     }
-    body[len] = '\0';
-    json_tokener *tok = json_tokener_new();
-    json_object *doc = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t offset = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
+    json_object *doc = NULL;
+    char why[300];
+    souk_status st = souk_json_parse(body, len, &doc, why, sizeof why);
     free(body);
-    if (!doc || jerr != json_tokener_success || offset != len) {
-        json_object_put(doc);
-        char message[160];
-        snprintf(message, sizeof message, "body is not valid JSON: %s at offset %zu",
-                 jerr == json_tokener_success ? "trailing characters"
-                                              : json_tokener_error_desc(jerr),
-                 offset);
+    if (st == SOUK_EPARSE) {
+        char message[360];
+        snprintf(message, sizeof message, "body is not valid JSON: %s", why);
         souk_http_fail(req, 400, "MALFORMED_JSON", message, NULL);
+        return NULL;
+    }
+    if (st != SOUK_OK) {
+        fail_validation(req, why);
         return NULL;
     }
     if (!schema)
@@ -214,25 +230,9 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
     snprintf(name, sizeof name, "http/%s", schema);
     const souk_jsonschema *s = souk_schema_get(name);
     souk_assert(s != NULL);
-    char why[300];
     if (souk_jsonschema_validate(s, doc, why, sizeof why) != SOUK_OK) {
         json_object_put(doc);
-        /* why is "<json pointer>: <reason>" */
-        const char *sep = strstr(why, ": ");
-        json_object *details = json_object_new_object();
-        char field[200] = "";
-        if (sep) {
-            size_t n = (size_t)(sep - why);
-            snprintf(field, sizeof field, "%.*s", (int)(n < sizeof field ? n : sizeof field - 1),
-                     why);
-        }
-        const char *pretty = field[0] == '/' && field[1] ? field + 1 : field;
-        json_object_object_add(details, "field", json_object_new_string(pretty));
-        json_object_object_add(details, "reason", json_object_new_string(sep ? sep + 2 : why));
-        char message[600];
-        snprintf(message, sizeof message, "%s: %s", pretty[0] ? pretty : "body",
-                 sep ? sep + 2 : why);
-        souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
+        fail_validation(req, why);
         return NULL;
     }
     return doc;

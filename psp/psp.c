@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -378,14 +379,10 @@ static int read_json_object(struct mg_connection *conn, json_object **out)
         status = send_error(conn, 413, "TOO_BIG", "request body too large");
         goto out;
     }
-    json_tokener *tok = json_tokener_new();
-    json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
-    int ok = json_tokener_get_error(tok) == json_tokener_success;
-    for (size_t i = ok ? json_tokener_get_parse_end(tok) : len; i < len; i++)
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
-            ok = 0;
-    json_tokener_free(tok);
-    if (!ok || !json_object_is_type(obj, json_type_object)) {
+    json_object *obj = NULL;
+    char why[256];
+    if (souk_json_parse(buf, len, &obj, why, sizeof why) != SOUK_OK ||
+        !json_object_is_type(obj, json_type_object)) {
         json_object_put(obj);
         status = send_error(conn, 400, "INVALID_REQUEST", "body must be one JSON object");
         goto out;

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -186,11 +187,16 @@ static void prepare(struct consumer *c, struct item *it)
                  c->queue);
         return;
     }
-    enum json_tokener_error jerr;
-    it->payload = json_tokener_parse_verbose(it->msg.body, &jerr);
-    if (!it->payload || !json_object_is_type(it->payload, json_type_object)) {
+    char parse_err[256];
+    souk_status st =
+        souk_json_parse(it->msg.body, it->msg.body_len, &it->payload, parse_err, sizeof parse_err);
+    if (st == SOUK_ESCHEMA) {
+        snprintf(it->why, sizeof it->why, "schema validation failed: %s", parse_err);
+        return;
+    }
+    if (st != SOUK_OK || !json_object_is_type(it->payload, json_type_object)) {
         snprintf(it->why, sizeof it->why, "payload is not a JSON object: %s",
-                 it->payload ? "wrong type" : json_tokener_error_desc(jerr));
+                 st == SOUK_OK ? "wrong type" : parse_err);
         return;
     }
     char schema_name[96];

@@ -355,6 +355,27 @@ Test(messaging, an_invalid_payload_goes_straight_to_the_dlq_with_the_validation_
     json_object_put(dead);
 }
 
+Test(messaging, a_payload_with_a_nul_character_is_dead_lettered_naming_the_field)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    start_worker("analytics", NULL, "t-msg-nul");
+    json_object *payload = order_created(order);
+    json_object *address = json_object_object_get(payload, "shipping_address");
+    json_object_object_add(address, "city", json_object_new_string_len("Fes\0x", 5));
+    souk_envelope env = th_envelope(
+        order, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    th_publish("OrderCreated", "", &env);
+    json_object *dead = take_dead_letter();
+    cr_assert_not_null(dead);
+    const char *error = header_text(dead, "x-souk-error");
+    cr_assert(strstr(error, "/shipping_address/city: must not contain NUL characters") != NULL,
+              "%s", error);
+    cr_assert_eq(th_pg_long(COUNT_SQL, order), 0);
+    json_object_put(dead);
+    json_object_put(payload);
+}
+
 Test(messaging, a_message_of_unknown_type_is_dead_lettered_not_dropped)
 {
     char order[37];
