@@ -294,63 +294,50 @@ struct souk_order_deadline {
     atomic_int stop;
 };
 
-/* Cancels up to 100 overdue orders in one transaction. Returns how many, or
- * -1 when the database failed. */
-static int sweep(souk_order_deadline *d, PGconn *db)
+/* Cancels one overdue order through the handlers' cancel path (the guarded
+ * update, OrderCancelled through the outbox, the timeline), in a
+ * transaction of its own so that one order that cannot be cancelled does
+ * not hold back the others. Returns 0, or -1 when it was not cancelled. */
+static int cancel_overdue(souk_order_deadline *d, PGconn *db, const char *order_id)
 {
+    /* No message caused it: the envelope only carries the order id, so the
+     * event has no causation id and its log lines no message id. */
+    souk_envelope cause = {0};
+    snprintf(cause.correlation_id, sizeof cause.correlation_id, "%s", order_id);
+    snprintf(cause.app_id, sizeof cause.app_id, "order");
+    souk_handler_ctx ctx = {.cfg = d->cfg, .service = SOUK_SERVICE_ORDER, .db = db, .msg = &cause};
     if (souk_db_exec(db, "BEGIN") != SOUK_OK)
         return -1;
-    PGresult *res = PQexec(db, "SELECT id, customer_id, total_minor, currency, customer_email "
-                               "FROM orders "
+    souk_handler_result r = cancel(&ctx, "timed_out", "saga deadline passed");
+    if (r == SOUK_HANDLE_OK && souk_outbox_commit(db) == SOUK_OK)
+        return 0;
+    PQclear(PQexec(db, "ROLLBACK"));
+    SOUK_LOG_MSG(SOUK_LOG_ERROR, order_id, NULL, "deadline cancellation failed: %s",
+                 r == SOUK_HANDLE_OK ? "commit failed" : ctx.error);
+    return -1;
+}
+
+/* Cancels up to 100 overdue orders. Returns how many were overdue, or -1
+ * when the database failed before any could be tried. */
+static int sweep(souk_order_deadline *d, PGconn *db)
+{
+    PGresult *res = PQexec(db, "SELECT id FROM orders "
                                "WHERE status NOT IN ('COMPLETED', 'CANCELLED') AND deadline_at < "
-                               "now() ORDER BY deadline_at LIMIT 100 FOR UPDATE SKIP LOCKED");
+                               "now() ORDER BY deadline_at LIMIT 100");
     if (souk_db_result_status(db, res) != SOUK_OK) {
         PQclear(res);
-        PQclear(PQexec(db, "ROLLBACK"));
         return -1;
     }
     int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        const char *id = PQgetvalue(res, i, 0);
-        const char *params[1] = {id};
-        PGresult *up = PQexecParams(db,
-                                    "UPDATE orders SET status = 'CANCELLED', cancel_reason = "
-                                    "'timed_out', cancel_detail = 'saga deadline passed', "
-                                    "updated_at = now() WHERE id = $1",
-                                    1, NULL, params, NULL, NULL, 0);
-        PQclear(up);
-        json_object *p = json_object_new_object();
-        json_object_object_add(p, "order_id", json_object_new_string(id));
-        json_object_object_add(p, "customer_id", json_object_new_string(PQgetvalue(res, i, 1)));
-        json_object_object_add(p, "reason", json_object_new_string("timed_out"));
-        json_object_object_add(p, "detail", json_object_new_string("saga deadline passed"));
-        json_object_object_add(p, "total_minor",
-                               json_object_new_int64(strtoll(PQgetvalue(res, i, 2), NULL, 10)));
-        json_object_object_add(p, "currency", json_object_new_string(PQgetvalue(res, i, 3)));
-        if (!PQgetisnull(res, i, 4))
-            json_object_object_add(p, "customer_email",
-                                   json_object_new_string(PQgetvalue(res, i, 4)));
-        souk_outbox_event ev = {
-            .type = SOUK_EVENT_ORDER_CANCELLED, .correlation_id = id, .payload = p};
-        char message_id[37];
-        char err[256];
-        souk_status st = souk_outbox_add(db, &ev, message_id, err, sizeof err);
-        json_object_put(p);
-        if (st == SOUK_OK) {
-            const char *tp[2] = {id, message_id};
-            PQclear(PQexecParams(db,
-                                 "INSERT INTO order_events (order_id, message_id, type, producer, "
-                                 "occurred_at) VALUES ($1, $2, 'OrderCancelled', 'order', "
-                                 "clock_timestamp())",
-                                 2, NULL, tp, NULL, NULL, 0));
-            SOUK_LOG_MSG(SOUK_LOG_WARN, id, message_id, "order cancelled reason=timed_out");
-        }
-    }
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        failed += cancel_overdue(d, db, PQgetvalue(res, i, 0)) != 0;
     PQclear(res);
-    if (souk_outbox_commit(db) != SOUK_OK)
+    /* a connection that broke on the way is replaced by the caller */
+    if (failed && PQstatus(db) != CONNECTION_OK)
         return -1;
-    (void)d;
-    return n;
+    /* orders that cannot be cancelled would be taken first again: wait */
+    return failed ? 0 : n;
 }
 
 static void *deadline_main(void *arg)
