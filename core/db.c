@@ -74,9 +74,10 @@ souk_status souk_db_result_status(PGconn *conn, const PGresult *res)
         return SOUK_EDB_UNAVAILABLE;
     if (strcmp(state, "23505") == 0)
         return SOUK_ECONFLICT;
-    /* connection exceptions, shutdown, serialization failure, deadlock */
+    /* connection exceptions, shutdown, too many connections or out of
+     * memory, serialization failure, deadlock */
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
-        strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        strncmp(state, "53", 2) == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
         return SOUK_EDB_UNAVAILABLE;
     return SOUK_EDB;
 }

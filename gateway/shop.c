@@ -386,8 +386,11 @@ static void send_accepted(souk_request *req, const char *order_id, int replayed)
     json_object_put(body);
 }
 
-/* The order an earlier request with this Idempotency-Key made, if any. */
-static int find_previous(PGconn *db, const char *customer, const char *key, char order_id[37])
+/* The order an earlier request with this Idempotency-Key made: SOUK_OK
+ * with order_id, SOUK_ENOTFOUND when there is none, or the database's
+ * failure (never taken for "none": that would place the order twice). */
+static souk_status find_previous(PGconn *db, const char *customer, const char *key,
+                                 char order_id[37])
 {
     const char *params[2] = {customer, key};
     PGresult *res =
@@ -395,11 +398,13 @@ static int find_previous(PGconn *db, const char *customer, const char *key, char
                               "SELECT order_id FROM checkouts WHERE customer_id = $1 AND "
                               "idempotency_key = $2",
                               2, params);
-    int found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (found)
+    souk_status st = souk_db_result_status(db, res);
+    if (st == SOUK_OK && PQntuples(res) != 1)
+        st = SOUK_ENOTFOUND;
+    if (st == SOUK_OK)
         snprintf(order_id, 37, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    return found;
+    return st;
 }
 
 static const char *idempotency_key(souk_request *req)
@@ -413,22 +418,26 @@ static const char *idempotency_key(souk_request *req)
     return key;
 }
 
-/* The signed-in customer's e-mail, for the notifications of the order. */
-static int customer_email(souk_request *req, char *out, size_t cap)
+/* The signed-in customer's e-mail, for the notifications of the order:
+ * SOUK_OK with out, SOUK_ENOTFOUND for an account without one, or the
+ * database's failure (the order would otherwise go out without it). */
+static souk_status customer_email(souk_request *req, char *out, size_t cap)
 {
     souk_status st;
     PGconn *db = souk_dbpool_acquire(req->gw->identity, &st);
     if (!db)
-        return 0;
+        return st;
     const char *params[1] = {req->claims.sub};
     PGresult *res =
         souk_db_exec_prepared(db, "SELECT email FROM accounts WHERE id = $1::uuid", 1, params);
-    int found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (found)
+    st = souk_db_result_status(db, res);
+    if (st == SOUK_OK && PQntuples(res) != 1)
+        st = SOUK_ENOTFOUND;
+    if (st == SOUK_OK)
         snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     souk_dbpool_release(req->gw->identity, db);
-    return found;
+    return st;
 }
 
 /* Records the order for its key, empties the cart when asked, and adds
@@ -481,8 +490,14 @@ static souk_status place_order(souk_request *req, PGconn *db, const char *key,
     if (key)
         json_object_object_add(payload, "idempotency_key", json_object_new_string(key));
     char email[321];
-    if (customer_email(req, email, sizeof email))
+    st = customer_email(req, email, sizeof email);
+    if (st == SOUK_OK)
         json_object_object_add(payload, "customer_email", json_object_new_string(email));
+    if (st != SOUK_OK && st != SOUK_ENOTFOUND) {
+        json_object_put(payload);
+        snprintf(err, errlen, "identity database");
+        return st;
+    }
     souk_outbox_event ev = {.type = SOUK_EVENT_CART_CHECKED_OUT,
                             .correlation_id = order_id,
                             .request_id = req->request_id,
@@ -515,10 +530,15 @@ static void checkout(souk_request *req, json_object *doc, struct line *body_line
         souk_http_fail_status(req, "cart database", st);
         goto out;
     }
-    if (key && find_previous(db, req->claims.sub, key, order_id)) {
+    st = key ? find_previous(db, req->claims.sub, key, order_id) : SOUK_ENOTFOUND;
+    if (st == SOUK_OK) {
         st = souk_db_exec(db, "COMMIT");
         send_accepted(req, order_id, 1);
         goto out;
+    }
+    if (st != SOUK_ENOTFOUND) {
+        souk_http_fail_status(req, "cart database", st);
+        goto rollback;
     }
     int count = body_count;
     if (!body_lines) {
@@ -540,10 +560,13 @@ static void checkout(souk_request *req, json_object *doc, struct line *body_line
         /* A concurrent request with the same key won: answer with its order. */
         PGresult *rb = PQexec(db, "ROLLBACK");
         PQclear(rb);
-        if (find_previous(db, req->claims.sub, key, order_id))
+        st = find_previous(db, req->claims.sub, key, order_id);
+        if (st == SOUK_OK)
             send_accepted(req, order_id, 1);
-        else
+        else if (st == SOUK_ENOTFOUND)
             souk_http_fail(req, 409, "CONFLICT", "a concurrent request is being handled", NULL);
+        else
+            souk_http_fail_status(req, "cart database", st);
         goto out;
     }
     if (st != SOUK_OK) {
@@ -682,17 +705,18 @@ void souk_shop_orders_list(souk_request *req)
     souk_dbpool_release(req->gw->orders_read, db);
 }
 
-/* An accepted checkout whose CartCheckedOut the order service has not
- * handled yet: the order exists for its customer, as PENDING. */
-/* The placeholder served for a checkout the gateway accepted but the order
- * service has not created yet, or NULL when the caller has no such
- * checkout. */
-static json_object *accepted_not_yet_created(souk_request *req, const char *order_id)
+/* The placeholder of a checkout the gateway accepted but the order service
+ * has not created yet (its CartCheckedOut is on the way): SOUK_OK with a
+ * new *out, SOUK_ENOTFOUND when the caller has no such checkout, or the
+ * failure to find out (an outage is never answered as "no such order"). */
+static souk_status accepted_not_yet_created(souk_request *req, const char *order_id,
+                                            json_object **out)
 {
+    *out = NULL;
     souk_status st;
     PGconn *db = souk_dbpool_acquire(req->gw->cart, &st);
     if (!db)
-        return NULL;
+        return st;
     const char *params[3] = {order_id, req->claims.sub, is_admin(req) ? "t" : "f"};
     PGresult *res = souk_db_exec_prepared(
         db,
@@ -700,9 +724,11 @@ static json_object *accepted_not_yet_created(souk_request *req, const char *orde
         "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM checkouts WHERE order_id = $1 "
         "AND ($3::boolean OR customer_id = $2::uuid)",
         3, params);
-    json_object *body = NULL;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        body = json_object_new_object();
+    st = souk_db_result_status(db, res);
+    if (st == SOUK_OK && PQntuples(res) != 1)
+        st = SOUK_ENOTFOUND;
+    if (st == SOUK_OK) {
+        json_object *body = json_object_new_object();
         json_object_object_add(body, "id", json_object_new_string(order_id));
         json_object_object_add(body, "status", json_object_new_string("PENDING"));
         json_object_object_add(body, "cancel_reason", NULL);
@@ -710,10 +736,11 @@ static json_object *accepted_not_yet_created(souk_request *req, const char *orde
         json_object_object_add(body, "created_at", json_object_new_string(PQgetvalue(res, 0, 0)));
         json_object_object_add(
             body, "note", json_object_new_string("accepted; the order service is creating it"));
+        *out = body;
     }
     PQclear(res);
     souk_dbpool_release(req->gw->cart, db);
-    return body;
+    return st;
 }
 
 /* The common start of the order endpoints: a signed-in caller and an order
@@ -729,17 +756,24 @@ static int open_order(souk_request *req)
     return 1;
 }
 
-/* The order as served, with its lines. */
-static json_object *order_with_lines(PGconn *db, PGresult *res, const char *const *params)
+/* The order in row 0 of res with its lines into *out: SOUK_OK, or the
+ * failure to read the lines (an order is never served without them). */
+static souk_status order_with_lines(PGconn *db, PGresult *res, const char *const *params,
+                                    json_object **out)
 {
-    json_object *order = order_json(res, 0);
     PGresult *lines =
         souk_db_exec_prepared(db,
                               "SELECT product_id, sku, name, quantity, unit_price_minor "
                               "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
                               1, params);
+    souk_status st = souk_db_result_status(db, lines);
+    if (st != SOUK_OK) {
+        PQclear(lines);
+        return st;
+    }
+    json_object *order = order_json(res, 0);
     json_object *items = json_object_new_array();
-    for (int i = 0; PQresultStatus(lines) == PGRES_TUPLES_OK && i < PQntuples(lines); i++) {
+    for (int i = 0; i < PQntuples(lines); i++) {
         json_object *line = json_object_new_object();
         long long unit = strtoll(PQgetvalue(lines, i, 4), NULL, 10);
         long long quantity = strtoll(PQgetvalue(lines, i, 3), NULL, 10);
@@ -753,7 +787,8 @@ static json_object *order_with_lines(PGconn *db, PGresult *res, const char *cons
     }
     PQclear(lines);
     json_object_object_add(order, "lines", items);
-    return order;
+    *out = order;
+    return SOUK_OK;
 }
 
 /* Reads the order (or the placeholder of an accepted checkout) into *out.
@@ -774,17 +809,19 @@ static int read_order(souk_request *req, const char *id, json_object **out)
     souk_status st = souk_db_result_status(db, res);
     *out = NULL;
     if (st == SOUK_OK && PQntuples(res) == 1)
-        *out = order_with_lines(db, res, params);
+        st = order_with_lines(db, res, params, out);
+    else if (st == SOUK_OK)
+        st = SOUK_ENOTFOUND;
     PQclear(res);
     souk_dbpool_release(req->gw->orders_read, db);
-    if (st != SOUK_OK) {
-        souk_http_fail_status(req, "reading an order", st);
+    if (st == SOUK_ENOTFOUND)
+        st = accepted_not_yet_created(req, id, out);
+    if (st == SOUK_ENOTFOUND) {
+        souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
         return -1;
     }
-    if (!*out)
-        *out = accepted_not_yet_created(req, id);
-    if (!*out) {
-        souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
+    if (st != SOUK_OK) {
+        souk_http_fail_status(req, "reading an order", st);
         return -1;
     }
     return 0;
@@ -861,9 +898,10 @@ void souk_shop_order_events(souk_request *req)
             "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
             "FROM orders.order_events WHERE order_id = $1 ORDER BY occurred_at, id",
             1, NULL, params, NULL, NULL, 0);
+        st = souk_db_result_status(db, res);
         json_object *body = json_object_new_object();
         json_object *events = json_object_new_array();
-        for (int i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res); i++) {
+        for (int i = 0; st == SOUK_OK && i < PQntuples(res); i++) {
             json_object *e = json_object_new_object();
             json_object_object_add(e, "type", json_object_new_string(PQgetvalue(res, i, 0)));
             json_object_object_add(e, "service", json_object_new_string(PQgetvalue(res, i, 1)));
@@ -875,7 +913,10 @@ void souk_shop_order_events(souk_request *req)
         PQclear(res);
         json_object_object_add(body, "order_id", json_object_new_string(id));
         json_object_object_add(body, "events", events);
-        souk_http_respond(req, 200, body);
+        if (st == SOUK_OK)
+            souk_http_respond(req, 200, body);
+        else
+            souk_http_fail_status(req, "reading an order's events", st);
         json_object_put(body);
     }
     souk_dbpool_release(req->gw->orders_read, db);

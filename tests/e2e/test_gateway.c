@@ -69,6 +69,32 @@ Test(gateway, a_failed_validation_is_400_naming_the_field_and_why)
     json_object_put(out);
 }
 
+/* json-c keeps "\u0000" in a string, but the C string and the database
+ * parameter end there: the product would be stored as "a". */
+Test(gateway, a_nul_character_in_a_body_is_refused_not_cut)
+{
+    char sku[64];
+    snprintf(sku, sizeof sku, "NUL-%ld", (long)time(NULL));
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"sku\":\"%s\",\"name\":\"a\\u0000b\",\"price_minor\":5,\"currency\":\"EUR\"}", sku);
+    json_object *out = NULL;
+    long st = ts_call("POST", "/products", ts_admin(), body, &out);
+    assert_error(st, &out, 400, "VALIDATION_FAILED");
+    json_object *details = json_object_object_get(json_object_object_get(out, "error"), "details");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(details, "field")), "name");
+    json_object_put(out);
+    /* a member name with a NUL would be cut to "sk" otherwise */
+    out = NULL;
+    st = ts_call("POST", "/products", ts_admin(),
+                 "{\"sku\\u0000x\":\"S\",\"sku\":\"NUL-K\",\"name\":\"n\",\"price_minor\":5,"
+                 "\"currency\":\"EUR\"}",
+                 &out);
+    assert_error(st, &out, 400, "VALIDATION_FAILED");
+    json_object_put(out);
+    cr_assert_eq(th_pg_long("SELECT count(*) FROM catalog.products WHERE sku = $1", sku), 0);
+}
+
 Test(gateway, no_token_or_a_tampered_one_is_401_with_www_authenticate)
 {
     json_object *out = NULL;
@@ -282,6 +308,38 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* An order the gateway cannot find in the orders schema may still be a
+ * checkout on its way; when the cart database, where that is looked up,
+ * cannot be reached, the answer is 503, never "no such order". */
+Test(gateway, an_unreachable_fallback_read_is_503_not_404)
+{
+    int port = th_free_port();
+    char port_env[64], cart_env[160];
+    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    snprintf(cart_env, sizeof cart_env,
+             "SOUK_DB_URL_CART=postgresql://127.0.0.1:%d/souk?connect_timeout=2", th_free_port());
+    const char *env[] = {port_env, cart_env, NULL};
+    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-gateway-nocart");
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    cr_assert(th_wait_http(url, 200, 15000));
+    char token[2048], auth[2100], order[37];
+    ts_customer(token, sizeof token, NULL);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    souk_uuid_v4(order);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/orders/%s", port, order);
+    const char *headers[] = {auth, NULL};
+    char *body = NULL, *head = NULL;
+    long st = th_http_headers("GET", url, NULL, headers, &body, &head);
+    cr_assert_eq(st, 503, "got %ld: %s", st, body ? body : "");
+    cr_assert(strcasestr(head, "Retry-After:") != NULL, "%s", head);
+    json_object *out = json_tokener_parse(body);
+    assert_error(st, &out, 503, "UNAVAILABLE");
+    json_object_put(out);
+    free(body);
+    free(head);
 }
 
 Test(gateway, a_product_write_invalidates_every_gateways_cache)
