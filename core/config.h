@@ -32,8 +32,14 @@
     X(BIND_ADDRESS, "SOUK_BIND_ADDRESS", STRING, "127.0.0.1",                                      \
       "address the HTTP servers listen on (0.0.0.0 in containers)")                                \
     X(GATEWAY_PORT, "SOUK_GATEWAY_PORT", PORT, "8080", "gateway HTTP port")                        \
-    X(GATEWAY_THREADS, "SOUK_GATEWAY_THREADS", COUNT, "128",                                       \
-      "gateway worker threads (one per keep-alive connection, and so per long poll)")              \
+    X(GATEWAY_THREADS, "SOUK_GATEWAY_THREADS", COUNT, "1152",                                      \
+      "gateway worker threads (one per connection from the front proxy, and so per long poll)")    \
+    X(LONG_POLL_MAX, "SOUK_LONG_POLL_MAX", COUNT, "1024",                                          \
+      "long polls a gateway holds at once (429 past it; kept below SOUK_GATEWAY_THREADS - 64)")    \
+    X(LONG_POLL_PER_CUSTOMER, "SOUK_LONG_POLL_PER_CUSTOMER", COUNT, "64",                          \
+      "long polls one customer may hold at once (429 past it)")                                    \
+    X(TRUSTED_PROXIES, "SOUK_TRUSTED_PROXIES", STRING, "",                                         \
+      "comma-separated peer addresses whose X-Real-IP names the client (the front proxy)")         \
     X(PSP_PORT, "SOUK_PSP_PORT", PORT, "8090", "payment provider stand-in HTTP port")              \
     X(PSP_URL, "SOUK_PSP_URL", STRING, "http://127.0.0.1:8090", "payment provider base URL")       \
     X(WORKER_CONCURRENCY, "SOUK_WORKER_CONCURRENCY", COUNT, "2",                                   \

@@ -103,7 +103,7 @@ void souk_accounts_login(souk_request *req)
 {
     double retry_after = 0;
     char key[80];
-    snprintf(key, sizeof key, "login:%s", req->info->remote_addr);
+    snprintf(key, sizeof key, "login:%s", req->client_ip);
     if (!souk_ratelimit_take(req->gw->login_limit, key, souk_monotonic_seconds(), &retry_after)) {
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%d", (int)ceil(retry_after));

@@ -9,6 +9,10 @@
 #include "gateway/catalog.h"
 #include "gateway/orderwatch.h"
 #include "gateway/server.h"
+#include "gateway/waitbudget.h"
+
+/* Threads that waiting requests may never take. */
+#define ORDINARY_THREADS_MIN 64
 
 static char *read_file(const char *path)
 {
@@ -20,6 +24,25 @@ static char *read_file(const char *path)
     fclose(f);
     buf[n] = '\0';
     return buf;
+}
+
+/* SOUK_TRUSTED_PROXIES, a comma-separated list of peer addresses. */
+static void read_trusted_proxies(souk_gateway *gw)
+{
+    const char *list = souk_config_str(gw->cfg, SOUK_CFG_TRUSTED_PROXIES);
+    while (*list && gw->trusted_proxy_count < SOUK_GATEWAY_MAX_TRUSTED_PROXIES) {
+        size_t n = strcspn(list, ",");
+        while (n && (*list == ' ')) {
+            list++;
+            n--;
+        }
+        if (n && n < sizeof gw->trusted_proxies[0])
+            snprintf(gw->trusted_proxies[gw->trusted_proxy_count++], sizeof gw->trusted_proxies[0],
+                     "%.*s", (int)n, list);
+        list += n;
+        if (*list == ',')
+            list++;
+    }
 }
 
 static souk_status load_keys(souk_gateway *gw, char *err, size_t errlen)
@@ -73,6 +96,14 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     gw->metrics = souk_metrics_new(names, count);
     gw->products = souk_catalog_cache_new(gw);
     gw->orders_watch = souk_orderwatch_new(cfg);
+    /* Waiting requests never take the threads ordinary requests need. */
+    long threads = souk_config_int(cfg, SOUK_CFG_GATEWAY_THREADS);
+    long waits = souk_config_int(cfg, SOUK_CFG_LONG_POLL_MAX);
+    if (waits > threads - ORDINARY_THREADS_MIN)
+        waits = threads > ORDINARY_THREADS_MIN ? threads - ORDINARY_THREADS_MIN : 0;
+    gw->waits =
+        souk_waitbudget_new((int)waits, (int)souk_config_int(cfg, SOUK_CFG_LONG_POLL_PER_CUSTOMER));
+    read_trusted_proxies(gw);
     souk_assert(gw->api_limit && gw->login_limit && gw->products && gw->orders_watch);
     return gw;
 }
@@ -86,6 +117,7 @@ void souk_gateway_free(souk_gateway *gw)
     souk_metrics_free(gw->metrics);
     souk_ratelimit_free(gw->api_limit);
     souk_ratelimit_free(gw->login_limit);
+    souk_waitbudget_free(gw->waits);
     souk_dbpool_free(gw->identity);
     souk_dbpool_free(gw->catalog);
     souk_dbpool_free(gw->cart);

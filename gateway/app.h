@@ -13,6 +13,9 @@
 
 typedef struct souk_catalog_cache souk_catalog_cache;
 typedef struct souk_orderwatch souk_orderwatch;
+typedef struct souk_waitbudget souk_waitbudget;
+
+#define SOUK_GATEWAY_MAX_TRUSTED_PROXIES 8
 
 typedef struct souk_gateway {
     const souk_config *cfg;
@@ -33,6 +36,10 @@ typedef struct souk_gateway {
     souk_ratelimit *login_limit;
     souk_catalog_cache *products;
     souk_orderwatch *orders_watch; /* wakes long polls of GET /orders/{id} */
+    souk_waitbudget *waits;        /* caps the requests that wait (long polls) */
+    /* peers (the front proxy) whose X-Real-IP header names the client */
+    char trusted_proxies[SOUK_GATEWAY_MAX_TRUSTED_PROXIES][64];
+    int trusted_proxy_count;
     souk_metrics *metrics;
 } souk_gateway;
 

@@ -27,7 +27,8 @@ typedef struct souk_request {
     int authenticated;
     souk_jwt_claims claims;
     char auth_error[64];
-    int status; /* of the answer sent, 0 before */
+    char client_ip[64]; /* the peer, or the X-Real-IP a trusted proxy set */
+    int status;         /* of the answer sent, 0 before */
     char extra_headers[512];
 } souk_request;
 

@@ -192,12 +192,27 @@ static void authenticate(souk_request *req)
     }
 }
 
+/* The client's address: the peer's, unless the peer is a trusted proxy
+ * (the front, which sets X-Real-IP to the address it was reached from). */
+static void client_address(souk_request *req)
+{
+    const char *peer = req->info->remote_addr;
+    const char *real = NULL;
+    for (int i = 0; i < req->gw->trusted_proxy_count && !real; i++)
+        if (strcmp(peer, req->gw->trusted_proxies[i]) == 0)
+            real = souk_http_header(req, "X-Real-IP");
+    const char *ip = real && real[0] ? real : peer;
+    size_t n = strnlen(ip, sizeof req->client_ip - 1);
+    memcpy(req->client_ip, ip, n);
+    req->client_ip[n] = '\0';
+}
+
 /* "user:<sub>" or "ip:<address>", truncated to fit; formatted by hand, it is
  * on every request. */
 static void rate_key(const souk_request *req, char *key, size_t size)
 {
     const char *prefix = req->authenticated ? "user:" : "ip:";
-    const char *who = req->authenticated ? req->claims.sub : req->info->remote_addr;
+    const char *who = req->authenticated ? req->claims.sub : req->client_ip;
     size_t plen = strlen(prefix);
     size_t wlen = strnlen(who, size - plen - 1);
     memcpy(key, prefix, plen);
@@ -216,6 +231,7 @@ static int dispatch(struct mg_connection *conn, void *data)
     double start = souk_monotonic_seconds();
     souk_metrics_begin(gw->metrics);
     assign_request_id(&req);
+    client_address(&req);
     authenticate(&req);
 
     const char *path = req.info->local_uri ? req.info->local_uri : "/";

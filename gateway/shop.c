@@ -14,6 +14,7 @@
 #include "events/outbox.h"
 #include "gateway/catalog.h"
 #include "gateway/orderwatch.h"
+#include "gateway/waitbudget.h"
 
 #define MAX_LINES 100
 
@@ -836,6 +837,27 @@ static int is_final(json_object *order)
     return !status || strcmp(status, "COMPLETED") == 0 || strcmp(status, "CANCELLED") == 0;
 }
 
+/* Takes one of the caller's waiting slots; answers 429 and returns 0 when
+ * it holds its share, or when the gateway's waiting share is taken. A wait
+ * refused costs the caller a retry, never other clients their threads. */
+static int take_wait_slot(souk_request *req)
+{
+    souk_wait_grant grant = souk_waitbudget_take(req->gw->waits, req->claims.sub);
+    if (grant == SOUK_WAIT_GRANTED)
+        return 1;
+    souk_http_add_header(req, "Retry-After", "1");
+    if (grant == SOUK_WAIT_OVER_CUSTOMER)
+        souk_http_fail(req, 429, "TOO_MANY_WAITS",
+                       "you hold as many waiting requests as one customer may; retry "
+                       "without wait, or when one has ended",
+                       NULL);
+    else
+        souk_http_fail(req, 429, "TOO_MANY_WAITS",
+                       "the gateway holds as many waiting requests as it may; see Retry-After",
+                       NULL);
+    return 0;
+}
+
 /* GET /orders/{id}[?wait=S]: with wait, a long poll that answers as soon as
  * the order reaches a final state (COMPLETED or CANCELLED), or after S
  * seconds with the order as it is then. */
@@ -846,6 +868,8 @@ void souk_shop_order_get(souk_request *req)
         return;
     long wait_s = 0;
     if (souk_http_query_long(req, "wait", 0, 0, ORDER_WAIT_MAX_S, &wait_s) < 0)
+        return;
+    if (wait_s > 0 && !take_wait_slot(req))
         return;
     souk_orderwatch_waiter waiter;
     if (wait_s > 0)
@@ -866,8 +890,10 @@ void souk_shop_order_get(souk_request *req)
     if (found)
         souk_http_respond(req, 200, order);
     json_object_put(order);
-    if (wait_s > 0)
+    if (wait_s > 0) {
         souk_orderwatch_leave(req->gw->orders_watch, &waiter);
+        souk_waitbudget_give(req->gw->waits, req->claims.sub);
+    }
 }
 
 void souk_shop_order_events(souk_request *req)

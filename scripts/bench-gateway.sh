@@ -3,7 +3,13 @@
 # product from the gateway's cache) against a bare civetweb handler that
 # returns the same bytes, both with wrk at the same connections and
 # threads, on a throwaway stack of its own. Prints rates, the ratio, p99
-# latency and the gateway's RSS under that load.
+# latency and the gateway's RSS under that load. Then the same request
+# through the front (nginx, as clients reach it), alone and while
+# souk-attack holds SOUK_BENCH_STALLED stalled connections (default 500)
+# and one customer holds SOUK_BENCH_LONG_POLLS long polls (default 200, of
+# which its share of SOUK_LONG_POLL_PER_CUSTOMER wait and the rest are
+# refused with 429 and come back): the p99 of ordinary requests under that
+# attack next to the figure without it.
 # Each measured run follows an unmeasured warm-up of the same load
 # (SOUK_BENCH_WARMUP seconds, default 3), so first-touch page faults, lazy
 # binding and cold caches of a just-started process are not in the figures.
@@ -25,6 +31,7 @@ bare_pid=""
 cleanup() {
     set +e
     [[ -n "$bare_pid" ]] && kill "$bare_pid" 2>/dev/null
+    [[ -n "${attack_pid:-}" ]] && kill "$attack_pid" 2>/dev/null
     procs_stop_all
     rabbit_stop
     pg_stop
@@ -35,8 +42,9 @@ pg_start
 pg_setup
 rabbit_start
 rabbit_setup
+front_start
 SOUK_RATE_LIMIT_RPS=10000000 SOUK_RATE_LIMIT_BURST=10000000 SOUK_LOG_LEVEL=warn \
-    SOUK_GATEWAY_THREADS=$((CONNECTIONS + 16)) proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
+    proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
 wait_ready || { echo "bench: gateway not ready" >&2; exit 1; }
 G="http://127.0.0.1:$SOUK_GATEWAY_PORT"
 token="$(curl -fsS -X POST "$G/auth/login" -H 'Content-Type: application/json' \
@@ -90,6 +98,27 @@ tokens_lua="$SOUK_STATE/tokens.lua"
     echo "end"
 } >"$tokens_lua"
 many_out="$(measure -s "$tokens_lua" "$G/products/$product")"
+
+# Through the front, then under attack: a customer with an order that stays
+# PENDING (no workers run here), whose long polls wait their full 30 s.
+front_out="$(run_wrk "$SOUK_URL/products/$product" "Authorization: Bearer $token")"
+hog="$(curl -fsS -X POST "$G/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"hog-$RANDOM@bench.souk\",\"password\":\"password1\",\"name\":\"Hog\"}" | jq -r .access_token)"
+hog_order="$(curl -fsS -X POST "$G/orders" -H 'Content-Type: application/json' -H "Authorization: Bearer $hog" \
+    -d "{\"items\":[{\"product_id\":\"$product\",\"quantity\":1}],\"shipping_address\":{\"name\":\"H\",\"line1\":\"1 Road\",\"city\":\"Fes\",\"postal_code\":\"30000\",\"country\":\"MA\"},\"payment_token\":\"tok_approve\"}" |
+    jq -r .order_id)"
+stalled="${SOUK_BENCH_STALLED:-500}"
+long_polls="${SOUK_BENCH_LONG_POLLS:-200}"
+"$SOUK_BUILD_DIR/bench/souk-attack" --target "127.0.0.1:$SOUK_HTTP_PORT" --stalled "$stalled" \
+    --long-polls "$long_polls" --token "$hog" --path "/orders/$hog_order?wait=30" \
+    >"$SOUK_STATE/attack.log" 2>&1 &
+attack_pid=$!
+sleep 3
+attack_out="$(run_wrk "$SOUK_URL/products/$product" "Authorization: Bearer $token")"
+attack_state="$(tail -1 "$SOUK_STATE/attack.log")"
+kill "$attack_pid" 2>/dev/null
+wait "$attack_pid" 2>/dev/null || true
+attack_errors="$(grep -E 'Non-2xx|Socket errors' <<<"$attack_out" || true)"
 many_rate="$(rate_of <<<"$many_out")"
 bare_rate="$(rate_of <<<"$bare_out")"
 gw_rate="$(rate_of <<<"$gw_out")"
@@ -99,6 +128,12 @@ printf '  %-44s %10s req/s  p50 %7s ms  p99 %7s ms\n' "gateway GET /products/{id
     "$(p_of 50% <<<"$gw_out")" "$(p_of 99% <<<"$gw_out")"
 printf '  %-44s %10s req/s  p50 %7s ms  p99 %7s ms\n' "the same, $CONNECTIONS customers' tokens" "$many_rate" \
     "$(p_of 50% <<<"$many_out")" "$(p_of 99% <<<"$many_out")"
+printf '  %-44s %10s req/s  p50 %7s ms  p99 %7s ms\n' "the one-token read through the front (nginx)" \
+    "$(rate_of <<<"$front_out")" "$(p_of 50% <<<"$front_out")" "$(p_of 99% <<<"$front_out")"
+printf '  %-44s %10s req/s  p50 %7s ms  p99 %7s ms\n' "the same under attack" \
+    "$(rate_of <<<"$attack_out")" "$(p_of 50% <<<"$attack_out")" "$(p_of 99% <<<"$attack_out")"
+printf '    attack: %s stalled connections, %s long polls of one customer (%s)\n' "$stalled" "$long_polls" "$attack_state"
+[[ -z "$attack_errors" ]] || echo "    wrk under attack reported: $attack_errors"
 printf '  ratio gateway / bare                          %10.2f        (target >= 0.60)\n' \
     "$(awk -v a="$gw_rate" -v b="$bare_rate" 'BEGIN {print a / b}')"
 printf '  gateway peak RSS under load                   %10.1f MB     (target < 64 MB)\n' \

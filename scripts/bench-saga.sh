@@ -31,10 +31,10 @@ cleanup() {
 
 start_round() {
     local n="$1" svc i
-    # Each checkout in flight holds a connection (and so a civetweb thread)
-    # in its long poll; souk-load opens concurrency + 16 connections.
+    # Each checkout in flight holds a long poll, and so a gateway thread:
+    # the default thread count and long-poll budget cover 1,000 of them.
+    front_start
     SOUK_LOG_LEVEL=warn SOUK_RATE_LIMIT_RPS=100000 SOUK_RATE_LIMIT_BURST=100000 \
-        SOUK_GATEWAY_THREADS=$((concurrency + 48)) \
         SOUK_PASSWORD_ITERATIONS=1000 proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
     SOUK_LOG_LEVEL=warn proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do
@@ -98,7 +98,7 @@ main() {
     for n in "${rounds[@]}"; do
         log "round: $n worker process(es) per service, closed loop $concurrency for $duration s"
         start_round "$n"
-        "$load" --url "http://127.0.0.1:$SOUK_GATEWAY_PORT" --pg "$pg" \
+        "$load" --url "$SOUK_URL" --pg "$pg" \
             --mgmt-url "$MGMT_URL" --mgmt-user "$SOUK_RABBIT_ADMIN_USER" \
             --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD" --rss-from "$SOUK_STATE/pids" \
             --concurrency "$concurrency" --duration "$duration" --customers "$concurrency" \

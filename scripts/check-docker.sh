@@ -197,7 +197,14 @@ for w in "${workers[@]}"; do
         fi
     done
 done
-if has_key gateway ports; then pass; else fail "service gateway publishes no port"; fi
+# Clients reach the gateway only through the front, which holds slow ones.
+if has_key front ports; then pass; else fail "service front publishes no port"; fi
+if has_key gateway ports; then fail "service gateway publishes a port: clients must come through the front"; else pass; fi
+if grep -q 'nginx/souk.conf.template:/etc/nginx/templates/souk.conf.template' "$compose"; then
+    pass
+else
+    fail "service front does not mount docker/nginx/souk.conf.template (the configuration souk up runs)"
+fi
 for s in $(services); do
     if has_key "$s" healthcheck; then pass; else fail "service $s has no healthcheck"; fi
 done

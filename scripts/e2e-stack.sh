@@ -22,7 +22,7 @@ case "${1:-}" in
             curl -fsS "$SOUK_PSP_URL/healthz" >/dev/null 2>&1 && break
             sleep 0.1
         done
-        echo "e2e: stack up (gateway :$SOUK_GATEWAY_PORT, psp :$SOUK_PSP_PORT)"
+        echo "e2e: stack up ($SOUK_URL, $SOUK_TLS_URL; gateway :$SOUK_GATEWAY_PORT, psp :$SOUK_PSP_PORT)"
         ;;
     stop)
         procs_stop_all

@@ -3,7 +3,7 @@
 # environment through newman, pinned and installed project-locally into
 # .souk/node on first use. `./souk postman` runs it against `souk up`;
 # tests/e2e/postman.sh runs it against the stack of `souk test`.
-#   SOUK_POSTMAN_BASE_URL   gateway to test (default http://127.0.0.1:$SOUK_GATEWAY_PORT)
+#   SOUK_POSTMAN_BASE_URL   gateway to test (default $SOUK_URL, the front of `souk up`)
 #   SOUK_NODE_TOOLS         where newman is installed (default .souk/node)
 # Extra arguments go to newman (e.g. --verbose).
 # Exits non-zero when a request fails or an assertion does not hold.
@@ -14,7 +14,7 @@ tools="${SOUK_NODE_TOOLS:-$SOUK_ROOT/.souk/node}"
 newman="$tools/node_modules/.bin/newman"
 collection="$SOUK_ROOT/postman/souk.postman_collection.json"
 environment="$SOUK_ROOT/postman/souk.postman_environment.json"
-base_url="${SOUK_POSTMAN_BASE_URL:-http://127.0.0.1:${SOUK_GATEWAY_PORT:-8080}}"
+base_url="${SOUK_POSTMAN_BASE_URL:-${SOUK_URL:-http://127.0.0.1:8080}}"
 
 command -v npm >/dev/null 2>&1 || { echo "postman: npm is missing (./souk up installs it)" >&2; exit 1; }
 

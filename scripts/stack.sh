@@ -5,7 +5,7 @@
 SOUK_PACKAGES=(build-essential cmake pkg-config git curl jq ca-certificates
     librabbitmq-dev libpq-dev libcivetweb-dev libjson-c-dev libssl-dev libjwt-dev
     libcurl4-openssl-dev libcriterion-dev rabbitmq-server postgresql
-    wrk docker-compose iproute2 clang-format)
+    wrk docker-compose iproute2 clang-format nginx-light openssl gettext-base)
 
 SOUK_WORKER_SERVICES=(order inventory payment shipping analytics notification)
 SOUK_SCHEMAS=(identity catalog cart orders inventory payment shipping analytics notification)
@@ -30,7 +30,9 @@ stack_use_profile() {
         SOUK_RABBIT_MGMT_PORT="${SOUK_BENCH_RABBIT_MGMT_PORT:-27721}"
         SOUK_RABBIT_DIST_PORT="${SOUK_BENCH_RABBIT_DIST_PORT:-27722}"
         SOUK_EPMD_PORT="${SOUK_BENCH_EPMD_PORT:-27723}"
-        SOUK_GATEWAY_PORT="${SOUK_BENCH_GATEWAY_PORT:-27780}"
+        SOUK_HTTP_PORT="${SOUK_BENCH_HTTP_PORT:-27780}"
+        SOUK_GATEWAY_PORT="${SOUK_BENCH_GATEWAY_PORT:-27781}"
+        SOUK_HTTPS_PORT="${SOUK_BENCH_HTTPS_PORT:-27783}"
         SOUK_PSP_PORT="${SOUK_BENCH_PSP_PORT:-27790}"
     elif [[ "$profile" == test ]]; then
         SOUK_STATE="${SOUK_TEST_STATE:-$SOUK_ROOT/.souk/test}"
@@ -40,7 +42,9 @@ stack_use_profile() {
         SOUK_RABBIT_MGMT_PORT="${SOUK_TEST_RABBIT_MGMT_PORT:-26721}"
         SOUK_RABBIT_DIST_PORT="${SOUK_TEST_RABBIT_DIST_PORT:-26722}"
         SOUK_EPMD_PORT="${SOUK_TEST_EPMD_PORT:-26723}"
-        SOUK_GATEWAY_PORT="${SOUK_TEST_GATEWAY_PORT:-26780}"
+        SOUK_HTTP_PORT="${SOUK_TEST_HTTP_PORT:-26780}"
+        SOUK_GATEWAY_PORT="${SOUK_TEST_GATEWAY_PORT:-26781}"
+        SOUK_HTTPS_PORT="${SOUK_TEST_HTTPS_PORT:-26783}"
         SOUK_PSP_PORT="${SOUK_TEST_PSP_PORT:-26790}"
     else
         SOUK_STATE="${SOUK_STATE:-$SOUK_ROOT/.souk/dev}"
@@ -50,7 +54,9 @@ stack_use_profile() {
         SOUK_RABBIT_MGMT_PORT="${SOUK_RABBIT_MGMT_PORT:-15672}"
         SOUK_RABBIT_DIST_PORT="${SOUK_RABBIT_DIST_PORT:-25672}"
         SOUK_EPMD_PORT="${SOUK_EPMD_PORT:-4369}"
-        SOUK_GATEWAY_PORT="${SOUK_GATEWAY_PORT:-8080}"
+        SOUK_HTTP_PORT="${SOUK_HTTP_PORT:-8080}"
+        SOUK_GATEWAY_PORT="${SOUK_GATEWAY_PORT:-8081}"
+        SOUK_HTTPS_PORT="${SOUK_HTTPS_PORT:-8443}"
         SOUK_PSP_PORT="${SOUK_PSP_PORT:-8090}"
     fi
     SOUK_RABBIT_ADMIN_USER="${SOUK_RABBIT_ADMIN_USER:-souk-admin}"
@@ -59,6 +65,10 @@ stack_use_profile() {
     export SOUK_PG_URL="postgresql://127.0.0.1:$SOUK_PG_PORT/souk"
     export SOUK_AMQP_URL="amqp://127.0.0.1:$SOUK_AMQP_PORT/souk"
     export SOUK_GATEWAY_PORT SOUK_PSP_PORT
+    # Clients reach the gateway through its front (nginx): SOUK_URL, and
+    # SOUK_TLS_URL with the stack's development certificate.
+    export SOUK_URL="http://127.0.0.1:$SOUK_HTTP_PORT" SOUK_TLS_URL="https://localhost:$SOUK_HTTPS_PORT"
+    export SOUK_TRUSTED_PROXIES="${SOUK_TRUSTED_PROXIES:-127.0.0.1}"
     export SOUK_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
     MGMT_URL="http://127.0.0.1:$SOUK_RABBIT_MGMT_PORT"
 }
@@ -110,7 +120,7 @@ port_taken() {
 stack_check_ports() {
     local var
     for var in SOUK_PG_PORT SOUK_AMQP_PORT SOUK_RABBIT_MGMT_PORT SOUK_RABBIT_DIST_PORT \
-        SOUK_GATEWAY_PORT SOUK_PSP_PORT; do
+        SOUK_GATEWAY_PORT SOUK_HTTP_PORT SOUK_HTTPS_PORT SOUK_PSP_PORT; do
         local port="${!var}"
         if port_taken "$port" && ! stack_owns_port "$var"; then
             die "port $port is already in use; set $var to a free port (or run ./souk down)"
@@ -124,6 +134,7 @@ stack_owns_port() {
         SOUK_PG_PORT) pg_running ;;
         SOUK_AMQP_PORT|SOUK_RABBIT_MGMT_PORT|SOUK_RABBIT_DIST_PORT) rabbit_running ;;
         SOUK_GATEWAY_PORT) pid_alive gateway ;;
+        SOUK_HTTP_PORT|SOUK_HTTPS_PORT) pid_alive front ;;
         SOUK_PSP_PORT) pid_alive psp ;;
         *) return 1 ;;
     esac
@@ -383,7 +394,69 @@ proc_start() {
     echo $! >"$(pid_file "$name")"
 }
 
+# ------------------------------------------------------------- the front
+
+# A development certificate for localhost and 127.0.0.1, made once per
+# state folder (a real deployment mounts its own: docker/docker-compose.yml).
+tls_ensure() {
+    local dir="$SOUK_STATE/tls"
+    [[ -s "$dir/cert.pem" && -s "$dir/key.pem" ]] && return 0
+    mkdir -p "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 || die "could not make a TLS certificate"
+    chmod 600 "$dir/key.pem"
+}
+
+# Writes the front's nginx configuration (docker/nginx/souk.conf.template
+# inside a main file for a foreground nginx with its files in the state
+# folder) and prints its path.
+front_config() {
+    local dir="$SOUK_STATE/front"
+    mkdir -p "$dir/tmp" "$SOUK_STATE/logs"
+    chown nobody:nogroup "$dir/tmp" 2>/dev/null || true
+    FRONT_ADDRESS=127.0.0.1 FRONT_HTTP_PORT="$SOUK_HTTP_PORT" \
+        FRONT_HTTPS_PORT="$SOUK_HTTPS_PORT" FRONT_UPSTREAM="127.0.0.1:$SOUK_GATEWAY_PORT" \
+        FRONT_TLS_CERT="$SOUK_STATE/tls/cert.pem" FRONT_TLS_KEY="$SOUK_STATE/tls/key.pem" \
+        envsubst '${FRONT_ADDRESS} ${FRONT_HTTP_PORT} ${FRONT_HTTPS_PORT} ${FRONT_UPSTREAM} ${FRONT_TLS_CERT} ${FRONT_TLS_KEY}' \
+        <"$SOUK_ROOT/docker/nginx/souk.conf.template" >"$dir/souk.conf"
+    # each proxied request takes two descriptors: the client's and the gateway's
+    local files
+    files="$(ulimit -Hn)"
+    [[ "$files" == unlimited ]] && files=65536
+    ((files > 65536)) && files=65536
+    cat >"$dir/nginx.conf" <<EOF
+# Written by scripts/stack.sh (front_config); edit docker/nginx/souk.conf.template.
+daemon off;
+$([[ $EUID -eq 0 ]] && echo "user nobody nogroup;")
+worker_processes 1;
+worker_rlimit_nofile $files;
+pid $dir/nginx.pid;
+error_log $SOUK_STATE/logs/front-error.log warn;
+events { worker_connections $((files / 2 - 32)); }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    include $dir/souk.conf;
+}
+EOF
+    echo "$dir/nginx.conf"
+}
+
+front_start() {
+    tls_ensure
+    local conf
+    conf="$(front_config)"
+    nginx -t -q -c "$conf" -e "$SOUK_STATE/logs/front-error.log" || die "the front's nginx configuration is invalid ($conf)"
+    proc_start front nginx -c "$conf" -e "$SOUK_STATE/logs/front-error.log"
+}
+
 procs_start_all() {
+    front_start
     proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
     if [[ -x "$SOUK_BUILD_DIR/psp/souk-psp" ]]; then
         proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
@@ -414,7 +487,7 @@ procs_stop_all() {
 wait_ready() {
     local i
     for i in $(seq 1 150); do
-        if curl -fsS "http://127.0.0.1:$SOUK_GATEWAY_PORT/readyz" >/dev/null 2>&1; then
+        if curl -fsS "$SOUK_URL/readyz" >/dev/null 2>&1; then
             return 0
         fi
         if ! pid_alive gateway; then
@@ -454,7 +527,8 @@ test_export_env() {
     export SOUK_TEST_MGMT_URL="$MGMT_URL"
     export SOUK_TEST_ADMIN_USER="$SOUK_RABBIT_ADMIN_USER" SOUK_TEST_ADMIN_PASSWORD="$SOUK_RABBIT_ADMIN_PASSWORD"
     export SOUK_TEST_STACK=1
-    export SOUK_TEST_GATEWAY_URL="http://127.0.0.1:$SOUK_GATEWAY_PORT"
+    export SOUK_TEST_GATEWAY_URL="$SOUK_URL" SOUK_TEST_TLS_URL="$SOUK_TLS_URL"
+    export SOUK_TEST_TLS_CA="$SOUK_STATE/tls/cert.pem"
     export SOUK_TEST_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
     export SOUK_LOG_LEVEL="${SOUK_LOG_LEVEL:-info}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"

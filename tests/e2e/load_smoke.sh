@@ -21,7 +21,7 @@ rc=0
 # 10 customers keep each under the test gateway's 40 rps per user while
 # their orders are polled every 100 ms.
 "$bin" \
-    --url "${SOUK_TEST_GATEWAY_URL:-http://127.0.0.1:$SOUK_GATEWAY_PORT}" \
+    --url "${SOUK_TEST_GATEWAY_URL:?run through ./souk test}" \
     --pg "host=${SOUK_TEST_PG_SOCKET:-$(pg_sock)} port=$SOUK_PG_PORT dbname=souk user=postgres" \
     --mgmt-url "${SOUK_TEST_MGMT_URL:-$MGMT_URL}" \
     --mgmt-user "${SOUK_TEST_ADMIN_USER:-$SOUK_RABBIT_ADMIN_USER}" \
