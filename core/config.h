@@ -86,7 +86,10 @@
     X(FAULT_RETRY_ORDER, "SOUK_FAULT_RETRY_ORDER", STRING, "",                                     \
       "test hook: a worker's handler answers RETRY for messages of this order id")                 \
     X(FAULT_HANDLER_DELAY_MS, "SOUK_FAULT_HANDLER_DELAY_MS", STRING, "",                           \
-      "test hook: a worker sleeps this long inside each message's transaction")
+      "test hook: a worker sleeps this long inside each message's transaction")                    \
+    X(FAULT_DLQ_KILL_AFTER_PUBLISH, "SOUK_FAULT_DLQ_KILL_AFTER_PUBLISH", STRING, "",               \
+      "test hook: souk-dlq replay SIGKILLs itself after a replayed message is confirmed, "         \
+      "before it leaves the DLQ (any value)")
 
 typedef enum souk_config_key {
 #define SOUK_CONFIG_KEY(key, env, type, def, doc) SOUK_CFG_##key,

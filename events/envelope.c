@@ -81,6 +81,7 @@ souk_status souk_envelope_decode(const amqp_message_t *message, const char *exch
         header_text(h, "x-souk-error", out->error, sizeof out->error);
         out->schema_version = (int)header_int(h, "schema_version", 1);
         out->attempts = (int)header_int(h, "x-souk-attempts", 0);
+        out->replayed = (int)header_int(h, "x-souk-replayed", 0);
     }
     if (!out->original_exchange[0] && exchange && exchange[0])
         snprintf(out->original_exchange, sizeof out->original_exchange, "%s", exchange);
@@ -169,6 +170,8 @@ void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t 
     add_text(entries, &n, "x-souk-error", env->error);
     add_text(entries, &n, "x-souk-original-exchange", env->original_exchange);
     add_text(entries, &n, "x-souk-first-failure", env->first_failure);
+    if (env->replayed > 0)
+        add_int(entries, &n, "x-souk-replayed", env->replayed);
     props->headers.num_entries = n;
     props->headers.entries = entries;
 }

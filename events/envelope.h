@@ -7,7 +7,8 @@
  *   headers:    causation_id, schema_version, request_id, occurred_at (ISO 8601
  *               with milliseconds, as timestamp has only seconds), and on retries and
  *               dead letters x-souk-attempts, x-souk-error,
- *               x-souk-original-exchange, x-souk-first-failure */
+ *               x-souk-original-exchange, x-souk-first-failure, and on a
+ *               message replayed from a dead-letter queue x-souk-replayed */
 #ifndef SOUK_EVENTS_ENVELOPE_H
 #define SOUK_EVENTS_ENVELOPE_H
 
@@ -33,6 +34,7 @@ typedef struct souk_envelope {
     int64_t timestamp; /* seconds since the epoch */
     int schema_version;
     int attempts; /* failed attempts so far */
+    int replayed; /* times replayed from a dead-letter queue */
     char *body;   /* owned, NUL-terminated */
     size_t body_len;
 } souk_envelope;
@@ -50,7 +52,7 @@ void souk_envelope_clear(souk_envelope *env);
 /* Builds properties and headers for publishing env. entries must have room
  * for SOUK_ENVELOPE_MAX_HEADERS; props points into env and entries, which
  * must outlive the publish call. */
-#define SOUK_ENVELOPE_MAX_HEADERS 9
+#define SOUK_ENVELOPE_MAX_HEADERS 9 /* every header above at once */
 void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
                               amqp_table_entry_t *entries);
 

@@ -159,7 +159,14 @@ souk_status souk_publisher_publish(souk_publisher *pub, const souk_publish_item 
             amqp_destroy_message(&msg);
             break;
         }
-        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CHANNEL_CLOSE_METHOD: {
+            /* The broker closes the channel on a publish to a missing
+             * exchange (404): that is unroutable too, not a broker outage. */
+            amqp_channel_close_t *close = frame.payload.method.decoded;
+            st = close && close->reply_code == AMQP_NOT_FOUND ? SOUK_ENOTFOUND
+                                                              : SOUK_EAMQP_UNAVAILABLE;
+            goto broken;
+        }
         case AMQP_CONNECTION_CLOSE_METHOD: st = SOUK_EAMQP_UNAVAILABLE; goto broken;
         default: break;
         }

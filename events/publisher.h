@@ -22,14 +22,17 @@ typedef struct souk_publish_item {
 } souk_publish_item;
 
 /* Creates an unconnected publisher for service (whose exchanges it declares
- * on connect). cfg must outlive it. */
+ * on connect; SOUK_SERVICE_UNKNOWN declares none, for tools that publish
+ * only to exchanges that must already exist). cfg must outlive it. */
 souk_publisher *souk_publisher_new(const souk_config *cfg, souk_service service);
 
 void souk_publisher_free(souk_publisher *pub);
 
 /* Publishes count items and waits up to timeout_ms for all confirms.
  * results[i] is SOUK_OK when the broker confirmed item i, SOUK_ENOTFOUND when
- * it was unroutable, SOUK_EAMQP when nacked, SOUK_ETIMEOUT or
+ * it was unroutable (returned; or its exchange is missing, which closes the
+ * channel and so fails every item not yet confirmed with SOUK_ENOTFOUND),
+ * SOUK_EAMQP when nacked, SOUK_ETIMEOUT or
  * SOUK_EAMQP_UNAVAILABLE when its fate is unknown. Returns SOUK_OK when every
  * item is confirmed, else the first failure. */
 souk_status souk_publisher_publish(souk_publisher *pub, const souk_publish_item *items,

@@ -535,66 +535,17 @@ test_export_env() {
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 }
 
-# souk dlq list|show|replay|purge <service> [count]
-# Dead letters are read through the management API. Replay moves each
-# message back to the exchange it was first published to, with the same
-# message id (consumers' inboxes make a replay of something already handled
-# harmless) and the failure headers cleared.
+# souk dlq list|show|replay|purge <service> [count]: souk-dlq (tools/) with
+# the stack's broker URL and administrator. It checks the service against
+# the topology table, and a replay removes a dead letter only after its copy
+# is confirmed and routed (README, "Dead letters").
 dlq_command() {
-    local action="${1:-}" service="${2:-}" count="${3:-100}"
-    [[ -n "$action" && -n "$service" ]] || die "usage: souk dlq list|show|replay|purge <service> [count]"
-    local known=" ${SOUK_WORKER_SERVICES[*]} "
-    [[ "$known" == *" $service "* ]] || die "unknown service '$service' (known:${known% })"
-    rabbit_running || die "RabbitMQ is not running (./souk up)"
-    local queue="$service-service.dlq"
-    case "$action" in
-        list)
-            dlq_peek "$queue" "$count" | jq -r '
-                ["MESSAGE_ID","TYPE","ORDER_ID","ATTEMPTS","FIRST_FAILURE","ERROR"],
-                (.[] | [.properties.message_id, .properties.type, .properties.correlation_id,
-                        (.properties.headers["x-souk-attempts"] // 0),
-                        (.properties.headers["x-souk-first-failure"] // ""),
-                        (.properties.headers["x-souk-error"] // "")]) | @tsv'
-            ;;
-        show)
-            dlq_peek "$queue" "$count" | jq '[.[] | {message_id: .properties.message_id,
-                type: .properties.type, order_id: .properties.correlation_id,
-                headers: .properties.headers, payload: (.payload | fromjson? // .)}]'
-            ;;
-        replay)
-            local n=0
-            while [[ $n -lt $count ]]; do
-                local msg
-                msg="$(mgmt POST "/queues/souk/$queue/get" \
-                    -d '{"count":1,"ackmode":"ack_requeue_false","encoding":"auto"}' | jq -c '.[0] // empty')"
-                [[ -n "$msg" ]] || break
-                local exchange body routed
-                exchange="$(jq -r '.properties.headers["x-souk-original-exchange"] // .properties.type' <<<"$msg")"
-                body="$(jq -c '{routing_key: "", payload: .payload, payload_encoding: "string",
-                    properties: (.properties | .headers |= (del(.["x-souk-attempts"], .["x-souk-error"],
-                        .["x-souk-first-failure"], .["x-souk-original-exchange"]) + {"x-souk-replayed": 1}))}' <<<"$msg")"
-                routed="$(mgmt POST "/exchanges/souk/$exchange/publish" -d "$body" | jq -r '.routed')"
-                if [[ "$routed" != true ]]; then
-                    # Put it back rather than lose it.
-                    mgmt POST "/exchanges/souk/amq.default/publish" \
-                        -d "$(jq -c --arg q "$queue" '.routing_key = $q' <<<"$body")" >/dev/null
-                    die "could not route a message to exchange '$exchange'; it is back in $queue"
-                fi
-                n=$((n + 1))
-            done
-            echo "souk: replayed $n message(s) from $queue"
-            ;;
-        purge)
-            mgmt DELETE "/queues/souk/$queue/contents" >/dev/null
-            echo "souk: purged $queue"
-            ;;
-        *) die "usage: souk dlq list|show|replay|purge <service> [count]" ;;
-    esac
-}
-
-dlq_peek() {
-    mgmt POST "/queues/souk/$1/get" \
-        -d "{\"count\":$2,\"ackmode\":\"ack_requeue_true\",\"encoding\":\"auto\"}"
+    local bin="$SOUK_BUILD_DIR/tools/souk-dlq"
+    [[ -x "$bin" ]] || die "$bin is not built (./souk build)"
+    # (without arguments it only prints its usage)
+    [[ $# -lt 2 ]] || rabbit_running || die "RabbitMQ is not running (./souk up)"
+    SOUK_AMQP_USER="$SOUK_RABBIT_ADMIN_USER" SOUK_AMQP_PASSWORD="$SOUK_RABBIT_ADMIN_PASSWORD" \
+        "$bin" "$@"
 }
 
 # Deletes the profile's data, including server data kept outside the checkout.

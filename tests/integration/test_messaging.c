@@ -132,6 +132,13 @@ Test(messaging, an_unroutable_message_is_reported_not_dropped)
     cr_assert_neq(souk_publisher_publish(pub, items, 2, results, 5000), SOUK_OK);
     cr_assert_eq(results[0], SOUK_ENOTFOUND, "%s", souk_status_name(results[0]));
     cr_assert_eq(results[1], SOUK_OK, "the routable one in the same batch is confirmed");
+    /* an exchange that does not exist: the broker closes the channel (404),
+     * which is unroutable too, not a broker outage */
+    souk_envelope nowhere = th_envelope(order, "OrderCreated", "{}");
+    souk_publish_item missing = {
+        .exchange = "test-no-such-exchange", .routing_key = "", .env = &nowhere};
+    cr_assert_eq(souk_publisher_publish(pub, &missing, 1, results, 5000), SOUK_ENOTFOUND);
+    cr_assert_eq(results[0], SOUK_ENOTFOUND, "%s", souk_status_name(results[0]));
     souk_publisher_free(pub);
     souk_config_free(cfg);
     th_purge_queue("analytics-service.dlq");

@@ -74,6 +74,35 @@ Test(envelope, failure_headers_survive_a_retry_hop)
     souk_envelope_clear(&out);
 }
 
+Test(envelope, every_header_fits_and_a_replay_count_round_trips)
+{
+    /* all headers at once: a header added without room is an overflow ASan reports */
+    souk_envelope in = sample();
+    strcpy(in.occurred_at, "2026-11-22T10:00:00.123Z");
+    in.attempts = 3;
+    strcpy(in.error, "retries exhausted");
+    strcpy(in.first_failure, "2026-11-22T10:00:00.000Z");
+    strcpy(in.original_exchange, "StockReserved");
+    in.replayed = 2;
+    amqp_table_entry_t entries[SOUK_ENVELOPE_MAX_HEADERS];
+    amqp_message_t m = as_message(&in, entries);
+    cr_assert_eq(m.properties.headers.num_entries, SOUK_ENVELOPE_MAX_HEADERS);
+    souk_envelope out;
+    char err[128] = "";
+    cr_assert_eq(souk_envelope_decode(&m, "", &out, err, sizeof err), SOUK_OK, "%s", err);
+    cr_assert_eq(out.replayed, 2);
+    cr_assert_eq(out.attempts, 3);
+    cr_assert_str_eq(out.occurred_at, "2026-11-22T10:00:00.123Z");
+    souk_envelope_clear(&out);
+
+    /* a message never replayed carries no such header */
+    in = sample();
+    m = as_message(&in, entries);
+    for (int i = 0; i < m.properties.headers.num_entries; i++)
+        cr_assert_not(entries[i].key.len == strlen("x-souk-replayed") &&
+                      memcmp(entries[i].key.bytes, "x-souk-replayed", entries[i].key.len) == 0);
+}
+
 Test(envelope, a_message_without_type_or_id_is_refused_with_a_reason)
 {
     souk_envelope in = sample();
