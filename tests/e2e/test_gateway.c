@@ -2,6 +2,7 @@
  * ownership, the product cache across two gateway processes, metrics and
  * the OpenAPI description. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <pthread.h>
 #include <strings.h>
 #include <stdio.h>
@@ -13,18 +14,14 @@
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"
 
-static void setup(void)
-{
-    if (!th_stack_available() || !getenv("SOUK_TEST_GATEWAY_URL"))
-        cr_skip_test("needs the e2e stack of `souk test`");
-}
+TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
 static void teardown(void)
 {
     th_kill_all();
 }
 
-TestSuite(gateway, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(gateway, .fini = teardown, .timeout = 120);
 
 static const char *error_code(json_object *body)
 {
