@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-enum var_type { STRING, PORT, PORT0, COUNT, LEVEL, AMQP_URL, QUEUE_TYPE, DELAYS, JWT_ALG };
+enum var_type { STRING, PORT, PORT0, COUNT, COUNT16, LEVEL, AMQP_URL, QUEUE_TYPE, DELAYS, JWT_ALG };
 
 struct var_spec {
     const char *env;
@@ -105,6 +105,11 @@ static int check_typed(enum var_type type, const char *value, long *number, long
         if (parse_long(value, 1, 100000000, num) == 0)
             return 0;
         snprintf(why, whylen, "'%s' is not a positive count (1-100000000)", value);
+        return -1;
+    case COUNT16:
+        if (parse_long(value, 1, 65535, num) == 0)
+            return 0;
+        snprintf(why, whylen, "'%s' is not a positive count of at most 65535", value);
         return -1;
     case LEVEL: {
         souk_log_level level;

@@ -38,7 +38,7 @@
     X(PSP_URL, "SOUK_PSP_URL", STRING, "http://127.0.0.1:8090", "payment provider base URL")       \
     X(WORKER_CONCURRENCY, "SOUK_WORKER_CONCURRENCY", COUNT, "2",                                   \
       "consumer threads per worker process")                                                       \
-    X(PREFETCH, "SOUK_PREFETCH", COUNT, "32", "unacknowledged messages per consumer")              \
+    X(PREFETCH, "SOUK_PREFETCH", COUNT16, "32", "unacknowledged messages per consumer (1-65535)")  \
     X(QUEUE_TYPE, "SOUK_QUEUE_TYPE", QUEUE_TYPE, "classic", "classic or quorum")                   \
     X(RETRY_DELAYS_MS, "SOUK_RETRY_DELAYS_MS", DELAYS, "1000,5000,30000",                          \
       "delays of the retry queues, one per attempt")                                               \

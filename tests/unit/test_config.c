@@ -56,6 +56,16 @@ Test(config, each_typed_variable_rejects_garbage)
     cr_assert_eq(souk_config_check_value(SOUK_CFG_RETRY_DELAYS_MS, "10,20", why, sizeof why), 0);
 }
 
+Test(config, prefetch_beyond_what_amqp_carries_is_refused)
+{
+    /* basic.qos takes 16 bits: 65536 would wrap to 0, which means unlimited */
+    char why[256] = "";
+    cr_assert_eq(souk_config_check_value(SOUK_CFG_PREFETCH, "65535", why, sizeof why), 0);
+    cr_assert_eq(souk_config_check_value(SOUK_CFG_PREFETCH, "65536", why, sizeof why), -1);
+    cr_assert(strstr(why, "65535") != NULL, "%s", why);
+    cr_assert_eq(souk_config_check_value(SOUK_CFG_PREFETCH, "0", why, sizeof why), -1);
+}
+
 Test(config, schema_urls_default_to_the_schema_role_on_the_shared_server)
 {
     setenv("SOUK_PG_URL", "postgresql://db:5/shop", 1);
