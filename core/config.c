@@ -10,7 +10,19 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-enum var_type { STRING, PORT, PORT0, COUNT, LEVEL, AMQP_URL, QUEUE_TYPE, DELAYS, JWT_ALG };
+enum var_type {
+    STRING,
+    ENV,
+    PORT,
+    PORT0,
+    COUNT,
+    COUNT16,
+    LEVEL,
+    AMQP_URL,
+    QUEUE_TYPE,
+    DELAYS,
+    JWT_ALG
+};
 
 struct var_spec {
     const char *env;
@@ -43,6 +55,9 @@ struct db_params {
 
 struct souk_config {
     char *service;
+    char *amqp_user; /* effective, see souk_config_amqp_credentials */
+    char *amqp_password;
+    int amqp_from_url; /* the credentials came from SOUK_AMQP_URL */
     char *values[SOUK_CFG_COUNT];
     long numbers[SOUK_CFG_COUNT];
     long delays[MAX_DELAYS];
@@ -91,6 +106,11 @@ static int check_typed(enum var_type type, const char *value, long *number, long
     long *num = number ? number : &ignored;
     switch (type) {
     case STRING: return 0;
+    case ENV:
+        if (strcmp(value, "development") == 0 || strcmp(value, "production") == 0)
+            return 0;
+        snprintf(why, whylen, "'%s' is not development or production", value);
+        return -1;
     case PORT:
         if (parse_long(value, 1, 65535, num) == 0)
             return 0;
@@ -105,6 +125,11 @@ static int check_typed(enum var_type type, const char *value, long *number, long
         if (parse_long(value, 1, 100000000, num) == 0)
             return 0;
         snprintf(why, whylen, "'%s' is not a positive count (1-100000000)", value);
+        return -1;
+    case COUNT16:
+        if (parse_long(value, 1, 65535, num) == 0)
+            return 0;
+        snprintf(why, whylen, "'%s' is not a positive count of at most 65535", value);
         return -1;
     case LEVEL: {
         souk_log_level level;
@@ -156,6 +181,28 @@ int souk_config_check_value(souk_config_key key, const char *value, char *why, s
     return check_typed(specs[key].type, value, NULL, NULL, NULL, why, whylen);
 }
 
+/* amqp_parse_url fills in guest/guest when the URL names no user; only
+ * credentials written in the URL win over SOUK_AMQP_USER/PASSWORD. */
+static void resolve_amqp_credentials(souk_config *cfg)
+{
+    const char *raw = cfg->values[SOUK_CFG_AMQP_URL];
+    cfg->amqp_from_url = strchr(raw, '@') != NULL;
+    if (cfg->amqp_from_url) {
+        struct amqp_connection_info info;
+        char *copy = souk_strdup(raw);
+        if (amqp_parse_url(copy, &info) == AMQP_STATUS_OK) {
+            cfg->amqp_user = souk_strdup(info.user);
+            cfg->amqp_password = souk_strdup(info.password);
+        }
+        free(copy);
+    }
+    if (!cfg->amqp_user) {
+        cfg->amqp_from_url = 0;
+        cfg->amqp_user = souk_strdup(cfg->values[SOUK_CFG_AMQP_USER]);
+        cfg->amqp_password = souk_strdup(cfg->values[SOUK_CFG_AMQP_PASSWORD]);
+    }
+}
+
 souk_status souk_config_load(souk_config **out, const char *service, char *err, size_t errlen)
 {
     souk_config *cfg = souk_calloc(1, sizeof *cfg);
@@ -180,6 +227,7 @@ souk_status souk_config_load(souk_config **out, const char *service, char *err, 
         free(cfg->values[SOUK_CFG_AMQP_PASSWORD]);
         cfg->values[SOUK_CFG_AMQP_PASSWORD] = souk_strdup(cfg->values[SOUK_CFG_AMQP_USER]);
     }
+    resolve_amqp_credentials(cfg);
     for (int s = 0; s < SOUK_SCHEMA_COUNT; s++) {
         for (int gw = 0; gw < 2; gw++) {
             struct db_params *p = &cfg->db[s][gw];
@@ -195,6 +243,10 @@ souk_status souk_config_load(souk_config **out, const char *service, char *err, 
             p->values[2] = p->role;
         }
     }
+    if (souk_config_check_production(cfg, err, errlen) != SOUK_OK) {
+        souk_config_free(cfg);
+        return SOUK_ECONFIG;
+    }
     *out = cfg;
     return SOUK_OK;
 }
@@ -209,6 +261,8 @@ void souk_config_free(souk_config *cfg)
         free(cfg->db[s][0].role);
         free(cfg->db[s][1].role);
     }
+    free(cfg->amqp_user);
+    free(cfg->amqp_password);
     free(cfg->service);
     free(cfg);
 }
@@ -236,6 +290,62 @@ int souk_config_retry_delays(const souk_config *cfg, long *delays_ms, int cap)
 const char *souk_config_service(const souk_config *cfg)
 {
     return cfg->service;
+}
+
+int souk_config_is_production(const souk_config *cfg)
+{
+    return strcmp(cfg->values[SOUK_CFG_ENV], "production") == 0;
+}
+
+void souk_config_amqp_credentials(const souk_config *cfg, const char **user, const char **password)
+{
+    *user = cfg->amqp_user;
+    *password = cfg->amqp_password;
+}
+
+/* Appends "NAME (why)" to the list in err. */
+static void refuse(char *err, size_t errlen, size_t *len, const char *name, const char *why)
+{
+    if (*len >= errlen)
+        return;
+    int n = snprintf(err + *len, errlen - *len, "%s%s (%s)", *len ? "; " : "", name, why);
+    *len += n > 0 ? (size_t)n : 0;
+}
+
+static int is_default(const souk_config *cfg, souk_config_key key)
+{
+    return strcmp(cfg->values[key], specs[key].def) == 0;
+}
+
+souk_status souk_config_check_production(const souk_config *cfg, char *err, size_t errlen)
+{
+    if (!souk_config_is_production(cfg))
+        return SOUK_OK;
+    const char *prefix = "SOUK_ENV=production refuses development defaults: ";
+    char list[400] = "";
+    size_t len = 0;
+    /* Only the gateway signs tokens and creates the first admin. */
+    int gateway = strcmp(cfg->service, "gateway") == 0;
+    /* souk-psp, the payment provider stand-in, talks to no broker. */
+    int broker = strcmp(cfg->service, "psp") != 0;
+    if (gateway && strcmp(cfg->values[SOUK_CFG_JWT_ALG], "HS256") == 0 &&
+        is_default(cfg, SOUK_CFG_JWT_SECRET))
+        refuse(list, sizeof list, &len, "SOUK_JWT_SECRET", "the development signing secret");
+    if (gateway && is_default(cfg, SOUK_CFG_ADMIN_PASSWORD))
+        refuse(list, sizeof list, &len, "SOUK_ADMIN_PASSWORD", "the development admin password");
+    if (broker) {
+        const char *user = cfg->amqp_user, *password = cfg->amqp_password;
+        const char *name = cfg->amqp_from_url ? "SOUK_AMQP_URL" : "SOUK_AMQP_PASSWORD";
+        /* unset, SOUK_AMQP_PASSWORD is the user name, as the development
+         * broker users of scripts/stack.sh and definitions.json have it */
+        if (!password[0] || strcmp(password, user) == 0 || strcmp(password, "guest") == 0)
+            refuse(list, sizeof list, &len, name,
+                   "the broker password is empty, guest or the user name");
+    }
+    if (len == 0)
+        return SOUK_OK;
+    snprintf(err, errlen, "%s%s; set real values", prefix, list);
+    return SOUK_ECONFIG;
 }
 
 const char *souk_db_schema_name(souk_db_schema schema)

@@ -11,6 +11,8 @@
 
 /* X(key, ENV_NAME, type, default, description) */
 #define SOUK_CONFIG_VARS(X)                                                                        \
+    X(ENV, "SOUK_ENV", ENV, "development",                                                         \
+      "development or production (refuses the development secrets, guards /metrics)")              \
     X(LOG_LEVEL, "SOUK_LOG_LEVEL", LEVEL, "info", "error, warn, info or debug")                    \
     X(AMQP_URL, "SOUK_AMQP_URL", AMQP_URL, "amqp://127.0.0.1:5672/souk",                           \
       "broker URL; credentials in it override SOUK_AMQP_USER/PASSWORD")                            \
@@ -44,7 +46,7 @@
     X(PSP_URL, "SOUK_PSP_URL", STRING, "http://127.0.0.1:8090", "payment provider base URL")       \
     X(WORKER_CONCURRENCY, "SOUK_WORKER_CONCURRENCY", COUNT, "2",                                   \
       "consumer threads per worker process")                                                       \
-    X(PREFETCH, "SOUK_PREFETCH", COUNT, "32", "unacknowledged messages per consumer")              \
+    X(PREFETCH, "SOUK_PREFETCH", COUNT16, "32", "unacknowledged messages per consumer (1-65535)")  \
     X(QUEUE_TYPE, "SOUK_QUEUE_TYPE", QUEUE_TYPE, "classic", "classic or quorum")                   \
     X(RETRY_DELAYS_MS, "SOUK_RETRY_DELAYS_MS", DELAYS, "1000,5000,30000",                          \
       "delays of the retry queues, one per attempt")                                               \
@@ -122,7 +124,10 @@ typedef struct souk_config souk_config;
 /* Reads every variable from the environment (getenv). On success *out owns a
  * new config (free with souk_config_free). On a bad value returns
  * SOUK_ECONFIG and writes "SOUK_X: why" into err. service names the process
- * ("gateway", "order", ...) and picks the default broker user. */
+ * ("gateway", "order", ...) and picks the default broker user. With
+ * SOUK_ENV=production it also fails as souk_config_check_production does, so
+ * every process that loads its configuration refuses the development
+ * secrets. */
 souk_status souk_config_load(souk_config **out, const char *service, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
@@ -138,6 +143,24 @@ long souk_config_int(const souk_config *cfg, souk_config_key key);
 int souk_config_retry_delays(const souk_config *cfg, long *delays_ms, int cap);
 
 const char *souk_config_service(const souk_config *cfg);
+
+/* True when SOUK_ENV is production. */
+int souk_config_is_production(const souk_config *cfg);
+
+/* The broker credentials the process logs in with, owned by cfg: those of
+ * SOUK_AMQP_URL when it carries any, else SOUK_AMQP_USER (default
+ * souk-<service>) and SOUK_AMQP_PASSWORD (default: the user name). */
+void souk_config_amqp_credentials(const souk_config *cfg, const char **user, const char **password);
+
+/* In production (SOUK_ENV=production), refuses what would run with the
+ * development defaults of the settings the process uses: the gateway's
+ * HS256 SOUK_JWT_SECRET and SOUK_ADMIN_PASSWORD, and, for every process but
+ * souk-psp (which uses neither broker nor secrets), broker credentials
+ * whose password is empty, "guest" or the user name (the development
+ * users' passwords). Returns SOUK_OK, or SOUK_ECONFIG with one line in err
+ * naming every such setting. Outside production, SOUK_OK. */
+souk_status souk_config_check_production(const souk_config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Name of a schema ("orders"). */
 const char *souk_db_schema_name(souk_db_schema schema);

@@ -74,12 +74,8 @@ souk_amqp *souk_amqp_open(const souk_config *cfg, int timeout_ms, souk_status *s
         st = SOUK_ECONFIG;
         goto out;
     }
-    /* amqp_parse_url defaults to guest/guest; only explicit URL credentials win. */
-    const char *raw = souk_config_str(cfg, SOUK_CFG_AMQP_URL);
-    int url_has_user = strchr(raw, '@') != NULL;
-    const char *user = url_has_user ? info.user : souk_config_str(cfg, SOUK_CFG_AMQP_USER);
-    const char *password =
-        url_has_user ? info.password : souk_config_str(cfg, SOUK_CFG_AMQP_PASSWORD);
+    const char *user, *password;
+    souk_config_amqp_credentials(cfg, &user, &password);
 
     amqp = souk_calloc(1, sizeof *amqp);
     amqp->state = amqp_new_connection();

@@ -20,7 +20,9 @@
 
 typedef void (*route_fn)(souk_request *req);
 
-enum access { PUBLIC, USER, ADMIN };
+/* ADMIN_IN_PRODUCTION: PUBLIC in development (Prometheus scrapes without a
+ * token), ADMIN with SOUK_ENV=production. */
+enum access { PUBLIC, USER, ADMIN, ADMIN_IN_PRODUCTION };
 
 struct route {
     const char *method;
@@ -39,7 +41,8 @@ static const struct route routes[] = {
     {"GET", "/healthz", souk_health_alive, PUBLIC, NULL, "The process is alive"},
     {"GET", "/readyz", souk_health_ready, PUBLIC, NULL,
      "PostgreSQL and RabbitMQ answer (503 naming the one that does not)"},
-    {"GET", "/metrics", metrics_route, PUBLIC, NULL, "Prometheus metrics"},
+    {"GET", "/metrics", metrics_route, ADMIN_IN_PRODUCTION, NULL,
+     "Prometheus metrics (with SOUK_ENV=production, for an admin token only)"},
     {"GET", "/openapi.json", openapi_route, PUBLIC, NULL, "This description"},
     {"GET", "/docs", docs_route, PUBLIC, NULL, "Human-readable API documentation"},
     {"POST", "/auth/register", souk_accounts_register, PUBLIC, "register",
@@ -278,8 +281,20 @@ static int dispatch(struct mg_connection *conn, void *data)
     return req.status;
 }
 
+/* The access a route has under cfg. */
+static enum access route_access(const struct route *r, const souk_config *cfg)
+{
+    if (r->access == ADMIN_IN_PRODUCTION)
+        return souk_config_is_production(cfg) ? ADMIN : PUBLIC;
+    return r->access;
+}
+
 static void metrics_route(souk_request *req)
 {
+    /* Request counts and latencies by route tell an outsider what runs and
+     * how loaded it is; in production only an admin reads them. */
+    if (souk_config_is_production(req->gw->cfg) && !souk_http_require_admin(req))
+        return;
     char *text = souk_metrics_render(req->gw->metrics);
     souk_http_send(req, 200, "text/plain; version=0.0.4", text, strlen(text));
     free(text);
@@ -295,7 +310,7 @@ static json_object *error_schema(void)
 }
 
 /* OpenAPI 3.1 from the route table and the embedded request schemas. */
-static json_object *openapi_document(void)
+static json_object *openapi_document(const souk_config *cfg)
 {
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "openapi", json_object_new_string("3.1.0"));
@@ -339,9 +354,10 @@ static json_object *openapi_document(void)
         }
         json_object *op = json_object_new_object();
         json_object_object_add(op, "summary", json_object_new_string(r->summary));
-        if (r->access != PUBLIC) {
+        enum access access = route_access(r, cfg);
+        if (access != PUBLIC) {
             json_object_object_add(op, "security", json_tokener_parse("[{\"bearer\":[]}]"));
-            if (r->access == ADMIN)
+            if (access == ADMIN)
                 json_object_object_add(op, "x-souk-role", json_object_new_string("admin"));
         }
         if (strchr(r->pattern, ':')) {
@@ -403,7 +419,7 @@ static json_object *openapi_document(void)
 
 static void openapi_route(souk_request *req)
 {
-    json_object *doc = openapi_document();
+    json_object *doc = openapi_document(req->gw->cfg);
     souk_http_respond(req, 200, doc);
     json_object_put(doc);
 }

@@ -19,6 +19,8 @@ dockerfile="$root/docker/Dockerfile"
 definitions="$root/docker/rabbitmq/definitions.json"
 rabbitconf="$root/docker/rabbitmq/rabbitmq.conf"
 readme="$root/README.md"
+# shellcheck source=scripts/stack.sh
+source "$root/scripts/stack.sh"
 
 # The release build of README.md's "Building by hand"; the Dockerfile must
 # run exactly these.
@@ -30,14 +32,6 @@ build_commands=(
 architecture_workers=(order inventory payment shipping analytics notification)
 souk_image_processes=(gateway psp migrate)
 
-checks=0
-failures=0
-pass() { checks=$((checks + 1)); }
-fail() {
-    checks=$((checks + 1))
-    failures=$((failures + 1))
-    printf 'check-docker: FAIL: %s\n' "$*" >&2
-}
 fatal() {
     printf 'check-docker: %s\n' "$*" >&2
     exit 1
@@ -49,7 +43,7 @@ trap 'rm -rf "$tmp"' EXIT
 for f in "$compose" "$dockerfile" "$definitions" "$rabbitconf" "$readme"; do
     [[ -f "$f" ]] || fatal "missing ${f#"$root"/}"
 done
-command -v jq >/dev/null 2>&1 || fatal "jq is not installed (apt-get install jq)"
+command -v jq >/dev/null 2>&1 || skip_test "jq is not installed (apt-get install jq)"
 
 find_bin() {
     local rel="$1" dir
@@ -68,20 +62,20 @@ worker_bin="$(find_bin workers/souk-worker)" ||
 
 # ------------------------------------------------------------ (a) validity
 if ! command -v docker-compose >/dev/null 2>&1; then
-    fatal "docker-compose is not installed; it validates docker/docker-compose.yml (apt-get install docker-compose; ./souk test installs it)"
+    skip_test "docker-compose is not installed; it validates docker/docker-compose.yml (apt-get install docker-compose; ./souk test installs it)"
 fi
 if docker-compose -f "$compose" config -q 2>"$tmp/compose.err"; then
-    pass
+    check_pass
 else
-    fail "docker-compose rejects docker/docker-compose.yml:"
+    check_fail "docker-compose rejects docker/docker-compose.yml:"
     sed 's/^/    /' "$tmp/compose.err" >&2
 fi
 # Compose v2 (`docker compose`), which README.md shows, when it is there.
 if docker compose version >/dev/null 2>&1; then
     if docker compose -f "$compose" config -q 2>"$tmp/compose2.err"; then
-        pass
+        check_pass
     else
-        fail "docker compose (v2) rejects docker/docker-compose.yml:"
+        check_fail "docker compose (v2) rejects docker/docker-compose.yml:"
         sed 's/^/    /' "$tmp/compose2.err" >&2
     fi
 fi
@@ -120,16 +114,16 @@ grep -o 'SOUK_[A-Z0-9_]*' "$compose" | sort -u >"$tmp/used" || true
 
 unknown="$(comm -13 "$tmp/known" "$tmp/used")"
 if [[ -z "$unknown" ]]; then
-    pass
+    check_pass
 else
-    fail "docker-compose.yml uses SOUK_ names the config module does not read:"
+    check_fail "docker-compose.yml uses SOUK_ names the config module does not read:"
     sed 's/^/    /' <<<"$unknown" >&2
 fi
 missing="$(comm -23 "$tmp/required" "$tmp/used")"
 if [[ -z "$missing" ]]; then
-    pass
+    check_pass
 else
-    fail "docker-compose.yml lacks variables of souk-gateway --config-vars:"
+    check_fail "docker-compose.yml lacks variables of souk-gateway --config-vars:"
     sed 's/^/    /' <<<"$missing" >&2
 fi
 
@@ -147,15 +141,15 @@ for s in "${souk_services[@]}"; do
     awk -v s="$s" '$1 == "env" && $2 == s { print $3 }' "$tmp/resolved" | sort -u >"$tmp/env.$s"
     lacking="$(comm -23 "$tmp/required" "$tmp/env.$s")"
     if [[ -z "$lacking" ]]; then
-        pass
+        check_pass
     else
-        fail "service $s does not get every variable (merge the x-souk-env block): $(tr '\n' ' ' <<<"$lacking")"
+        check_fail "service $s does not get every variable (merge the x-souk-env block): $(tr '\n' ' ' <<<"$lacking")"
     fi
     bind="$(awk -v s="$s" '$1 == "env" && $2 == s && $3 == "SOUK_BIND_ADDRESS" { print $4 }' "$tmp/resolved")"
     if [[ "$bind" == "0.0.0.0" ]]; then
-        pass
+        check_pass
     else
-        fail "service $s: SOUK_BIND_ADDRESS must be 0.0.0.0 in a container (is '$bind')"
+        check_fail "service $s: SOUK_BIND_ADDRESS must be 0.0.0.0 in a container (is '$bind')"
     fi
 done
 
@@ -168,9 +162,9 @@ done
 all_services=" $(services | tr '\n' ' ') "
 for s in postgres rabbitmq "${souk_image_processes[@]}" "${workers[@]}"; do
     if [[ "$all_services" == *" $s "* ]]; then
-        pass
+        check_pass
     else
-        fail "no service '$s' in docker-compose.yml"
+        check_fail "no service '$s' in docker-compose.yml"
     fi
 done
 expect_command() {
@@ -178,9 +172,9 @@ expect_command() {
     [[ "$all_services" == *" $svc "* ]] || return 0
     got="$(command_of "$svc")"
     if [[ "$got" == "$want" ]]; then
-        pass
+        check_pass
     else
-        fail "service $svc: command is '$got', expected '$want'"
+        check_fail "service $svc: command is '$got', expected '$want'"
     fi
 }
 expect_command gateway souk-gateway
@@ -191,49 +185,53 @@ for w in "${workers[@]}"; do
     [[ "$all_services" == *" $w "* ]] || continue
     for k in container_name ports; do
         if has_key "$w" "$k"; then
-            fail "worker service $w has $k: it could not be scaled (--scale $w=3)"
+            check_fail "worker service $w has $k: it could not be scaled (--scale $w=3)"
         else
-            pass
+            check_pass
         fi
     done
 done
 # Clients reach the gateway only through the front, which holds slow ones.
-if has_key front ports; then pass; else fail "service front publishes no port"; fi
-if has_key gateway ports; then fail "service gateway publishes a port: clients must come through the front"; else pass; fi
-if grep -q 'nginx/souk.conf.template:/etc/nginx/templates/souk.conf.template' "$compose"; then
-    pass
+if has_key front ports; then check_pass; else check_fail "service front publishes no port"; fi
+if has_key gateway ports; then
+    check_fail "service gateway publishes a port: clients must come through the front"
 else
-    fail "service front does not mount docker/nginx/souk.conf.template (the configuration souk up runs)"
+    check_pass
+fi
+if grep -q 'nginx/souk.conf.template:/etc/nginx/templates/souk.conf.template' "$compose"; then
+    check_pass
+else
+    check_fail "service front does not mount docker/nginx/souk.conf.template (the configuration souk up runs)"
 fi
 for s in $(services); do
-    if has_key "$s" healthcheck; then pass; else fail "service $s has no healthcheck"; fi
+    if has_key "$s" healthcheck; then check_pass; else check_fail "service $s has no healthcheck"; fi
 done
 bad_deps="$(awk '$1 == "dep" && $4 != "service_healthy" && $4 != "service_completed_successfully" {
     print "    " $2 " -> " $3 " (" $4 ")" }' "$tmp/resolved")"
 if [[ -z "$bad_deps" ]]; then
-    pass
+    check_pass
 else
-    fail "depends_on must wait for service_healthy or service_completed_successfully:"
+    check_fail "depends_on must wait for service_healthy or service_completed_successfully:"
     printf '%s\n' "$bad_deps" >&2
 fi
 if grep -qx 'load_definitions *= */etc/rabbitmq/definitions.json' "$rabbitconf" &&
     grep -q 'rabbitmq/definitions.json:/etc/rabbitmq/definitions.json' "$compose" &&
     grep -q 'rabbitmq/rabbitmq.conf:/etc/rabbitmq/rabbitmq.conf' "$compose"; then
-    pass
+    check_pass
 else
-    fail "rabbitmq must mount docker/rabbitmq/rabbitmq.conf and definitions.json (load_definitions = /etc/rabbitmq/definitions.json)"
+    check_fail "rabbitmq must mount docker/rabbitmq/rabbitmq.conf and definitions.json (load_definitions = /etc/rabbitmq/definitions.json)"
 fi
 
 # ------------------------------------------------ (d) broker users and rights
 if jq -e '.vhosts | any(.name == "souk")' "$definitions" >/dev/null; then
-    pass
+    check_pass
 else
-    fail "definitions.json has no vhost souk"
+    check_fail "definitions.json has no vhost souk"
 fi
 if jq -e '.users | any(.name == "souk-admin" and (.tags | tostring | test("administrator")))' "$definitions" >/dev/null; then
-    pass
+    check_pass
 else
-    fail "definitions.json has no administrator souk-admin"
+    check_fail "definitions.json has no administrator souk-admin"
 fi
 # password_hash = base64(salt(4) + sha256(salt + password)), password = user name.
 password_ok() {
@@ -250,34 +248,34 @@ password_ok() {
 for svc in souk-admin gateway "${workers[@]}"; do
     user="souk-${svc#souk-}"
     if password_ok "$user"; then
-        pass
+        check_pass
     else
-        fail "definitions.json: user $user missing, or its rabbit_password_hashing_sha256 hash is not of password '$user'"
+        check_fail "definitions.json: user $user missing, or its rabbit_password_hashing_sha256 hash is not of password '$user'"
     fi
     [[ "$svc" == souk-admin ]] && continue
     "$worker_bin" --permissions "$svc" >"$tmp/want.$svc" || {
-        fail "souk-worker --permissions $svc failed"
+        check_fail "souk-worker --permissions $svc failed"
         continue
     }
     jq -r --arg u "$user" '.permissions[] | select(.user == $u and .vhost == "souk") | .configure, .write, .read' \
         "$definitions" >"$tmp/have.$svc"
     if cmp -s "$tmp/want.$svc" "$tmp/have.$svc"; then
-        pass
+        check_pass
     else
-        fail "definitions.json permissions of $user (configure, write, read) differ from souk-worker --permissions $svc:"
+        check_fail "definitions.json permissions of $user (configure, write, read) differ from souk-worker --permissions $svc:"
         diff "$tmp/want.$svc" "$tmp/have.$svc" | sed 's/^/    /' >&2 || true
     fi
 done
 
 # ------------------------------------------------------------ (e) Dockerfile
 for c in "${build_commands[@]}"; do
-    if grep -qF -- "$c" "$readme"; then pass; else fail "README.md lacks the build command: $c"; fi
-    if grep -qxF -- "RUN $c" "$dockerfile"; then pass; else fail "docker/Dockerfile lacks: RUN $c"; fi
+    if grep -qF -- "$c" "$readme"; then check_pass; else check_fail "README.md lacks the build command: $c"; fi
+    if grep -qxF -- "RUN $c" "$dockerfile"; then check_pass; else check_fail "docker/Dockerfile lacks: RUN $c"; fi
 done
 # Every cmake the Dockerfile runs is one of README.md's.
 while IFS= read -r line; do
     c="${line#RUN }"
-    if grep -qF -- "$c" "$readme"; then pass; else fail "docker/Dockerfile runs a build command README.md does not show: $c"; fi
+    if grep -qF -- "$c" "$readme"; then check_pass; else check_fail "docker/Dockerfile runs a build command README.md does not show: $c"; fi
 done < <(grep -E '^RUN cmake ' "$dockerfile")
 # The folders the build reads: add_subdirectory() of the top CMakeLists.txt
 # (but tests, off in the image) and ${CMAKE_SOURCE_DIR}/<folder> they name.
@@ -291,19 +289,15 @@ for d in "${subdirs[@]}"; do
 done
 for d in CMakeLists.txt "${needed[@]}"; do
     if grep -qE "^COPY $d( |/)" "$dockerfile"; then
-        pass
+        check_pass
     else
-        fail "docker/Dockerfile does not copy $d, which the build reads"
+        check_fail "docker/Dockerfile does not copy $d, which the build reads"
     fi
 done
 if grep -qx 'USER souk' "$dockerfile" && [[ "$(grep -c '^FROM debian:bookworm-slim' "$dockerfile")" -ge 2 ]]; then
-    pass
+    check_pass
 else
-    fail "docker/Dockerfile: build and runtime stages on debian:bookworm-slim, running as USER souk"
+    check_fail "docker/Dockerfile: build and runtime stages on debian:bookworm-slim, running as USER souk"
 fi
 
-if [[ $failures -gt 0 ]]; then
-    echo "docker: $failures of $checks checks failed" >&2
-    exit 1
-fi
-echo "docker: $checks checks passed"
+checks_done docker

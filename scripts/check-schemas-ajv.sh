@@ -6,11 +6,15 @@
 # the same folders, so the two validators agree on every sample.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/stack.sh
+source "$root/scripts/stack.sh"
 tools="${SOUK_NODE_TOOLS:-$root/.souk/node}"
 if [[ ! -x "$tools/node_modules/.bin/ajv" ]]; then
+    command -v npm >/dev/null 2>&1 || skip_test "npm is not installed; it installs ajv (apt-get install npm)"
     mkdir -p "$tools"
     npm install --silent --no-audit --no-fund --prefix "$tools" ajv-cli@5.0.0 ajv-formats@2.1.1 >/dev/null 2>&1 ||
-        npm install --no-audit --no-fund --prefix "$tools" ajv-cli@5.0.0 ajv-formats@2.1.1
+        npm install --no-audit --no-fund --prefix "$tools" ajv-cli@5.0.0 ajv-formats@2.1.1 ||
+        skip_test "ajv could not be installed from npm (offline?)"
 fi
 ajv="$tools/node_modules/.bin/ajv"
 checked=0

@@ -5,6 +5,9 @@
 set -euo pipefail
 SOUK_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$SOUK_ROOT/scripts/stack.sh"
+# Outside `souk test` there is no stack to start processes on, and stopping
+# would reach into the state folder of another run.
+require_test_stack
 stack_use_profile test
 export SOUK_RETRY_DELAYS_MS="${SOUK_E2E_RETRY_DELAYS_MS:-200,500,1000}"
 export SOUK_PASSWORD_ITERATIONS=1000

@@ -4,6 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/stack.sh
+source "$root/scripts/stack.sh"
+command -v clang-format >/dev/null 2>&1 || skip_test "clang-format is not installed (apt-get install clang-format)"
 mapfile -t sources < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^build/')
 status=0
 if ! clang-format --dry-run -Werror "${sources[@]}" 2>/tmp/souk-format.$$; then

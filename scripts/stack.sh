@@ -15,6 +15,51 @@ RABBIT_BIN="${RABBIT_BIN:-/usr/lib/rabbitmq/bin}"
 log() { printf 'souk: %s\n' "$*" >&2; }
 die() { printf 'souk: error: %s\n' "$*" >&2; exit 1; }
 
+# A test that cannot run here ends with this status, which ctest reports as
+# skipped (SOUK_TEST_SKIP_CODE, the SKIP_RETURN_CODE of tests/CMakeLists.txt),
+# and `souk test` counts as a failure. Never exit 0 for a test that did not run.
+SOUK_TEST_SKIP_CODE=77
+skip_test() { printf '%s: skipped: %s\n' "$(basename "$0")" "$*" >&2; exit "$SOUK_TEST_SKIP_CODE"; }
+
+# Counted checks of a scripts/check-*.sh: check_pass; check_fail "what"
+# (printed at once); checks_done <name> prints the summary and exits 1 after
+# any failure.
+souk_checks=0
+souk_check_failures=0
+check_pass() { souk_checks=$((souk_checks + 1)); }
+check_fail() {
+    souk_checks=$((souk_checks + 1))
+    souk_check_failures=$((souk_check_failures + 1))
+    printf '%s: FAIL: %s\n' "$(basename "$0" .sh)" "$*" >&2
+}
+checks_done() {
+    if [[ $souk_check_failures -gt 0 ]]; then
+        echo "$1: $souk_check_failures of $souk_checks checks failed" >&2
+        exit 1
+    fi
+    echo "$1: $souk_checks checks passed${2:+ ($2)}"
+}
+
+# Skips the calling test unless it runs inside `souk test` (test_export_env).
+require_test_stack() {
+    [[ -n "${SOUK_TEST_STACK:-}" ]] ||
+        skip_test "needs the stack that \`souk test\` starts (SOUK_TEST_STACK is not set)"
+}
+
+# ctest counts a test that skipped itself (SKIP_RETURN_CODE) as not failed.
+# `souk test` runs every test on the stack it provides, so there a skip means
+# a test that should have run did not. Reads ctest's --output-junit report;
+# prints the skipped tests and returns 1 when there is one (or no report).
+souk_test_skipped() {
+    local junit="$1" names
+    [[ -s "$junit" ]] || { echo "souk test: ctest wrote no report ($junit)" >&2; return 1; }
+    names="$(sed -n 's/.*<testcase name="\([^"]*\)"[^>]*status="notrun".*/\1/p' "$junit")"
+    [[ -z "$names" ]] && return 0
+    echo "souk test: failed: these tests did not run (skipped, or their fixture failed):" >&2
+    sed 's/^/    /' <<<"$names" >&2
+    return 1
+}
+
 # Ports and folders of a profile. `dev` is what `souk up` runs; `test` is the
 # throwaway stack of `souk test`. Each can be overridden from the environment.
 # Every default lies below Linux's ephemeral range (32768-60999): a server

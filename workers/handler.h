@@ -33,12 +33,18 @@ typedef struct souk_handler_ctx {
 
 typedef souk_handler_result (*souk_handler_fn)(souk_handler_ctx *ctx);
 
+/* The most messages the runtime takes into one transaction: the size of
+ * its per-batch arrays. A definition's batch_max above it is capped
+ * (souk_runtime_batch_limit in workers/runtime.h). */
+#define SOUK_BATCH_CAP 32
+
 /* A service: its handlers by event type, and optional per-thread state. */
 typedef struct souk_service_def {
     souk_service service;
     souk_db_schema schema;
     souk_handler_fn handlers[SOUK_EVENT_COUNT];
-    /* most messages handled in one transaction; 0 for the default (32) */
+    /* most messages handled in one transaction; 0 (or less) for
+     * SOUK_BATCH_CAP; never more than SOUK_BATCH_CAP nor SOUK_PREFETCH */
     int batch_max;
     /* For a service whose handlers lock rows shared across orders
      * (inventory's stock rows): called at the start of a transaction of

@@ -35,6 +35,7 @@ struct consumer {
     char queue[64];
     long retry_delays[MAX_RETRY_DELAYS];
     int retry_count;
+    int batch_limit; /* souk_runtime_batch_limit */
     int index;
     souk_amqp *amqp;
     PGconn *db;
@@ -143,8 +144,6 @@ static souk_status retry_later(struct consumer *c, souk_envelope *msg, const cha
     return st;
 }
 
-#define BATCH_MAX 32
-
 /* One delivery of a batch, from decoding to its verdict. */
 struct item {
     amqp_envelope_t delivery;
@@ -220,7 +219,7 @@ static void prepare(struct consumer *c, struct item *it)
 static int claim_inbox(struct consumer *c, struct item **todo, int n)
 {
     /* message ids are UUIDs (checked when decoded): no quoting needed */
-    char ids[BATCH_MAX * (SOUK_ID_CAP + 1) + 3];
+    char ids[SOUK_BATCH_CAP * (SOUK_ID_CAP + 1) + 3];
     size_t len = 0;
     ids[len++] = '{';
     for (int i = 0; i < n; i++) {
@@ -242,7 +241,7 @@ static int claim_inbox(struct consumer *c, struct item **todo, int n)
         PQclear(res);
         return -1;
     }
-    int claimed[BATCH_MAX] = {0};
+    int claimed[SOUK_BATCH_CAP] = {0};
     for (int r = 0; r < PQntuples(res); r++) {
         const char *id = PQgetvalue(res, r, 0);
         for (int i = 0; i < n; i++) {
@@ -316,8 +315,8 @@ static int lock_batch(struct consumer *c, struct item **todo, int n)
 {
     if (!c->def->batch_lock || n < 2)
         return 0;
-    json_object *payloads[BATCH_MAX];
-    const char *order_ids[BATCH_MAX];
+    json_object *payloads[SOUK_BATCH_CAP];
+    const char *order_ids[SOUK_BATCH_CAP];
     for (int i = 0; i < n; i++) {
         payloads[i] = todo[i]->payload;
         order_ids[i] = todo[i]->msg.correlation_id;
@@ -376,7 +375,7 @@ static int run_transaction(struct consumer *c, struct item **todo, int n)
  * an attempt: retries would only burn while the database is away. */
 static void handle_batch(struct consumer *c, struct item *items, int count)
 {
-    struct item *todo[BATCH_MAX];
+    struct item *todo[SOUK_BATCH_CAP];
     int n = 0;
     for (int i = 0; i < count; i++)
         if (items[i].verdict == ITEM_HANDLE)
@@ -487,7 +486,7 @@ static void *consumer_main(void *arg)
 {
     struct consumer *c = arg;
     long backoff = 200;
-    struct item *items = souk_calloc(BATCH_MAX, sizeof *items);
+    struct item *items = souk_calloc((size_t)c->batch_limit, sizeof *items);
     c->publisher = souk_publisher_new(c->cfg, c->def->service);
     if (c->def->thread_init)
         c->service_state = c->def->thread_init(c->cfg);
@@ -509,10 +508,9 @@ static void *consumer_main(void *arg)
         amqp_connection_state_t state = souk_amqp_state(c->amqp);
         amqp_maybe_release_buffers(state);
         /* Wait for one delivery, then take whatever else has already
-         * arrived (up to BATCH_MAX) without waiting. */
+         * arrived (up to the batch limit) without waiting. */
         int count = 0, lost = 0;
-        int batch_max = c->def->batch_max > 0 ? c->def->batch_max : BATCH_MAX;
-        while (count < batch_max) {
+        while (count < c->batch_limit) {
             struct timeval tv = {.tv_sec = 0, .tv_usec = count == 0 ? 250000 : 0};
             amqp_rpc_reply_t reply = amqp_consume_message(state, &items[count].delivery, &tv, 0);
             if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
@@ -554,15 +552,31 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
+int souk_runtime_batch_limit(const souk_service_def *def, const souk_config *cfg)
+{
+    int limit =
+        def->batch_max > 0 && def->batch_max < SOUK_BATCH_CAP ? def->batch_max : SOUK_BATCH_CAP;
+    long prefetch = souk_config_int(cfg, SOUK_CFG_PREFETCH);
+    if (prefetch < limit)
+        limit = prefetch > 0 ? (int)prefetch : 1;
+    return limit;
+}
+
 souk_runtime *souk_runtime_start(const souk_config *cfg, souk_service service, int concurrency,
                                  souk_status *status)
 {
+    const souk_service_def *def = souk_service_definition(service);
+    int batch_limit = souk_runtime_batch_limit(def, cfg);
+    if (def->batch_max > SOUK_BATCH_CAP)
+        SOUK_LOG(SOUK_LOG_WARN, "batch_max %d of %s is above the runtime's %d; using %d",
+                 def->batch_max, souk_service_name(service), SOUK_BATCH_CAP, batch_limit);
     souk_runtime *rt = souk_calloc(1, sizeof *rt);
     rt->consumers = souk_calloc((size_t)concurrency, sizeof *rt->consumers);
     for (int i = 0; i < concurrency; i++) {
         struct consumer *c = &rt->consumers[i];
         c->cfg = cfg;
-        c->def = souk_service_definition(service);
+        c->def = def;
+        c->batch_limit = batch_limit;
         c->index = i;
         souk_topology_queue_name(service, c->queue, sizeof c->queue);
         int n = souk_config_retry_delays(cfg, c->retry_delays, MAX_RETRY_DELAYS);

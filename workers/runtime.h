@@ -9,6 +9,13 @@
 #include "events/topology.h"
 
 typedef struct souk_runtime souk_runtime;
+struct souk_service_def;
+
+/* The most messages a consumer of def takes into one transaction under
+ * cfg: def->batch_max (0 or less: SOUK_BATCH_CAP), capped at SOUK_BATCH_CAP,
+ * the size of the runtime's per-batch arrays, and at SOUK_PREFETCH, the
+ * most unacknowledged deliveries the broker sends a consumer. At least 1. */
+int souk_runtime_batch_limit(const struct souk_service_def *def, const souk_config *cfg);
 
 /* Starts concurrency consumer threads for service. Returns NULL with *status
  * set if threads cannot be created. cfg must outlive the runtime. */

@@ -10,6 +10,7 @@ SOUK_ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${SOUK_BUILD_DIR:-}"
 # shellcheck source=scripts/stack.sh
 source "$SOUK_ROOT/scripts/stack.sh"
+require_test_stack
 stack_use_profile test
 build="${build:-$SOUK_BUILD_DIR}"
 bin="$build/bench/souk-load"

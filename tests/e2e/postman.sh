@@ -9,6 +9,9 @@
 # until the login budget has refilled (a minute) before it returns.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=scripts/stack.sh
+source "$root/scripts/stack.sh"
+require_test_stack
 : "${SOUK_TEST_GATEWAY_URL:?SOUK_TEST_GATEWAY_URL is not set (run through ./souk test)}"
 rc=0
 SOUK_POSTMAN_BASE_URL="$SOUK_TEST_GATEWAY_URL" "$root/scripts/postman.sh" "$@" </dev/null || rc=$?

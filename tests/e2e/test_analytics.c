@@ -2,6 +2,7 @@
  * in two far-past windows: once in order, once reversed and duplicated. The
  * two summaries must be the same. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,9 @@
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"
 
-static void setup(void)
-{
-    if (!th_stack_available() || !getenv("SOUK_TEST_GATEWAY_URL"))
-        cr_skip_test("needs the e2e stack of `souk test`");
-}
+TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
-TestSuite(analytics, .init = setup, .timeout = 120);
+TestSuite(analytics, .timeout = 120);
 
 struct step {
     const char *type;

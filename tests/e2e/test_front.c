@@ -19,18 +19,14 @@
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"
 
-static void setup(void)
-{
-    if (!th_stack_available() || !getenv("SOUK_TEST_GATEWAY_URL"))
-        cr_skip_test("needs the e2e stack of `souk test`");
-}
+TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
 static void teardown(void)
 {
     th_kill_all();
 }
 
-TestSuite(front, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(front, .fini = teardown, .timeout = 120);
 
 /* A customer's order that stays PENDING (no saga runs for it), so that a
  * long poll on it waits its full time. Writes the token and the order id. */

@@ -1,6 +1,7 @@
 /* The checkout saga end to end: real gateway, workers, souk-psp, broker and
  * database (the e2e fixture). Every test ends by checking the invariants. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,9 @@
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"
 
-static void setup(void)
-{
-    if (!th_stack_available() || !getenv("SOUK_TEST_GATEWAY_URL"))
-        cr_skip_test("needs the e2e stack of `souk test`");
-}
+TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
-TestSuite(saga, .init = setup, .timeout = 240);
+TestSuite(saga, .timeout = 240);
 
 static json_object *get_order(const char *token, const char *id)
 {

@@ -19,10 +19,10 @@
 
 #define DLQ "analytics-service.dlq"
 
+TH_REQUIRE_STACK(TH_NEEDS_STACK)
+
 static void setup(void)
 {
-    if (!th_stack_available())
-        cr_skip_test("needs the stack that `souk test` starts");
     th_purge_queue(DLQ);
     th_purge_queue("analytics-service");
     th_purge_queue("inventory-service");

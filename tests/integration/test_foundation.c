@@ -2,6 +2,7 @@
  * health and readiness, worker start and clean stop, configuration errors,
  * migrations and schema isolation. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +11,14 @@
 #include "core/db.h"
 #include "tests/support/harness.h"
 
-static void setup(void)
-{
-    if (!th_stack_available())
-        cr_skip_test("needs the stack that `souk test` starts");
-}
+TH_REQUIRE_STACK(TH_NEEDS_STACK)
 
 static void teardown(void)
 {
     th_kill_all();
 }
 
-TestSuite(foundation, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(foundation, .fini = teardown, .timeout = 120);
 
 static pid_t start_gateway(int port, const char *extra, const char *log)
 {

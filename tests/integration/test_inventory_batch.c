@@ -2,6 +2,7 @@
  * locks every stock row it will touch, up front and in product order, so
  * that batched transactions of several consumers cannot deadlock. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,9 @@
 #include "workers/handler.h"
 #include "workers/inventory.h"
 
-static void setup(void)
-{
-    if (!th_stack_available())
-        cr_skip_test("needs the stack that `souk test` starts");
-}
+TH_REQUIRE_STACK(TH_NEEDS_STACK)
 
-TestSuite(inventory_batch, .init = setup, .timeout = 60);
+TestSuite(inventory_batch, .timeout = 60);
 
 static void exec_ok(PGconn *db, const char *sql, const char *param)
 {

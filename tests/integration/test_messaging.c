@@ -4,6 +4,7 @@
  * of the event (one row and one count per message); the publisher is the
  * order worker's outbox relay. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,10 @@
 #define PENDING_SQL                                                                                \
     "SELECT count(*) FROM orders.outbox WHERE correlation_id = $1 AND sent_at IS NULL"
 
+TH_REQUIRE_STACK(TH_NEEDS_STACK)
+
 static void setup(void)
 {
-    if (!th_stack_available())
-        cr_skip_test("needs the stack that `souk test` starts");
     th_purge_queue("analytics-service");
     th_purge_queue("analytics-service.dlq");
     th_purge_queue("inventory-service");

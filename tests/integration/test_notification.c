@@ -5,6 +5,7 @@
  * service would publish them. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -257,10 +258,10 @@ static char *sink_message(struct sink *s, int i)
 
 static struct sink sink;
 
+TH_REQUIRE_STACK(TH_NEEDS_STACK)
+
 static void setup(void)
 {
-    if (!th_stack_available())
-        cr_skip_test("needs the stack that `souk test` starts");
     th_purge_queue("notification-service");
     th_purge_queue("notification-service.dlq");
     sink_open(&sink);

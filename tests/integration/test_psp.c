@@ -3,6 +3,7 @@
  * that never charge twice. Needs no database or broker; each test starts
  * its own souk-psp on a free port. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,10 +30,10 @@ static pid_t start_psp(int port, const char *log)
     return th_spawn(th_binary("psp/souk-psp"), NULL, env, log);
 }
 
+TH_REQUIRE_STACK(TH_NEEDS_STACK)
+
 static void setup(void)
 {
-    if (!th_stack_available())
-        cr_skip_test("needs the stack that `souk test` starts");
     int port = th_free_port();
     psp_pid = start_psp(port, "t-psp");
     snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", port);

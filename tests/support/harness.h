@@ -10,8 +10,33 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* True when `souk test` exported a stack; integration tests skip otherwise. */
-int th_stack_available(void);
+/* TH_EXIT_SKIPPED, the exit status ctest reads as "skipped", is defined
+ * by tests/CMakeLists.txt (SOUK_TEST_SKIP_CODE, the SKIP_RETURN_CODE of the
+ * integration and e2e tests). */
+#ifndef TH_EXIT_SKIPPED
+#error "TH_EXIT_SKIPPED comes from tests/CMakeLists.txt (SOUK_TEST_SKIP_CODE)"
+#endif
+
+/* What a test binary needs of `souk test`: the throwaway PostgreSQL and
+ * RabbitMQ (integration), or those and the running gateway, souk-psp and
+ * workers of the ctest fixture "stack" (e2e). */
+typedef enum th_needs { TH_NEEDS_STACK, TH_NEEDS_E2E_STACK } th_needs;
+
+/* Ends the process with TH_EXIT_SKIPPED, naming what is missing, when the
+ * environment of `souk test` lacks what needs names; returns otherwise.
+ * A test that cannot run must be reported as not run, never as passed (a
+ * Criterion cr_skip_test is counted as a pass by the exit status). */
+void th_require_stack(th_needs needs);
+
+/* Put once in every integration and e2e test file: calls
+ * th_require_stack(needs) in Criterion's runner process before any test is
+ * forked, so the whole binary is skipped, not each test passed. */
+#define TH_REQUIRE_STACK(needs)                                                                    \
+    ReportHook(PRE_ALL)(struct criterion_test_set * th_tests_)                                     \
+    {                                                                                              \
+        (void)th_tests_;                                                                           \
+        th_require_stack(needs);                                                                   \
+    }
 
 /* "<build dir>/<relative>" in a static buffer. */
 const char *th_binary(const char *relative);
@@ -69,8 +94,6 @@ const char *th_log_path(const char *name);
 /* Sleeps for ms milliseconds. */
 void th_sleep_ms(long ms);
 
-#endif
-
 /* Any request on the management API; returns the HTTP status and a new
  * response body in *response when not NULL. */
 long th_mgmt(const char *method, const char *path, const char *body, char **response);
@@ -94,3 +117,5 @@ long th_wait_pg_long(const char *sql, const char *param, long want, int timeout_
 /* Waits up to timeout_ms for a line of the named log holding both needles;
  * returns 1 when one appeared. */
 int th_wait_log(const char *log_name, const char *needle, const char *needle2, int timeout_ms);
+
+#endif

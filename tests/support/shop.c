@@ -9,11 +9,11 @@
 #include "events/envelope.h"
 #include "tests/support/harness.h"
 
-long ts_call_h(const char *method, const char *path, const char *token, const char *body,
-               const char *const *headers, json_object **out)
+long ts_call_at(const char *base, const char *method, const char *path, const char *token,
+                const char *body, const char *const *headers, json_object **out)
 {
     char url[1024];
-    snprintf(url, sizeof url, "%s%s", getenv("SOUK_TEST_GATEWAY_URL"), path);
+    snprintf(url, sizeof url, "%s%s", base, path);
     const char *all[12];
     int n = 0;
     char auth[2048];
@@ -32,6 +32,12 @@ long ts_call_h(const char *method, const char *path, const char *token, const ch
         *out = response && response[0] ? json_tokener_parse(response) : NULL;
     free(response);
     return status;
+}
+
+long ts_call_h(const char *method, const char *path, const char *token, const char *body,
+               const char *const *headers, json_object **out)
+{
+    return ts_call_at(getenv("SOUK_TEST_GATEWAY_URL"), method, path, token, body, headers, out);
 }
 
 long ts_call(const char *method, const char *path, const char *token, const char *body,

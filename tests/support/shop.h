@@ -15,6 +15,11 @@ long ts_call(const char *method, const char *path, const char *token, const char
 long ts_call_h(const char *method, const char *path, const char *token, const char *body,
                const char *const *headers, json_object **out);
 
+/* The same to the gateway at base ("http://host:port"), e.g. one a test
+ * started itself. */
+long ts_call_at(const char *base, const char *method, const char *path, const char *token,
+                const char *body, const char *const *headers, json_object **out);
+
 /* The admin's token (static buffer). */
 const char *ts_admin(void);
 
