@@ -28,24 +28,14 @@ static void teardown(void)
 
 TestSuite(front, .fini = teardown, .timeout = 120);
 
-/* A customer's order that stays PENDING (no saga runs for it), so that a
- * long poll on it waits its full time. Writes the token and the order id. */
+/* A new customer and an order of theirs that stays PENDING for the length
+ * of a test (no saga runs for it), so that a long poll on it waits its full
+ * time; the deadline sweep ends it afterwards. Writes the token and id. */
 static void waiting_order(char *token, size_t cap, char order[37])
 {
     char customer[64];
     ts_customer(token, cap, customer);
-    souk_uuid_v4(order);
-    PGconn *db = th_pg_admin();
-    const char *params[2] = {order, customer};
-    PGresult *res =
-        PQexecParams(db,
-                     "INSERT INTO orders.orders (id, customer_id, status, currency, total_minor, "
-                     "shipping_address, deadline_at) VALUES ($1, $2, 'PENDING', 'EUR', 1, '{}', "
-                     "now() + interval '1 hour')",
-                     2, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(db);
+    ts_open_order(customer, 25, NULL, order);
 }
 
 /* The front's host:port, from SOUK_TEST_GATEWAY_URL. */
