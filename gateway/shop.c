@@ -79,8 +79,8 @@ void souk_shop_inventory_get(souk_request *req)
     souk_status st;
     const char *params[1] = {req->params[0]};
     PGresult *res = PQexecParams(
-        db, "SELECT on_hand, reserved, sold FROM inventory.stock WHERE product_id = $1", 1, NULL,
-        params, NULL, NULL, 0);
+        db, "SELECT on_hand, reserved, sold FROM inventory.gateway_stock WHERE product_id = $1", 1,
+        NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
     if (st != SOUK_OK)
         souk_http_fail_status(req, "reading stock", st);
@@ -688,11 +688,12 @@ void souk_shop_orders_list(souk_request *req)
     snprintf(offset_s, sizeof offset_s, "%ld", offset);
     /* Admins see every order; customers their own. */
     const char *params[4] = {req->claims.sub, limit_s, offset_s, is_admin(req) ? "t" : "f"};
-    PGresult *res = PQexecParams(db,
-                                 "SELECT " ORDER_COLUMNS ", count(*) OVER () FROM orders.orders o "
-                                 "WHERE $4::boolean OR o.customer_id = $1::uuid "
-                                 "ORDER BY o.created_at DESC, o.id LIMIT $2::int OFFSET $3::int",
-                                 4, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(db,
+                     "SELECT " ORDER_COLUMNS ", count(*) OVER () FROM orders.gateway_orders o "
+                     "WHERE $4::boolean OR o.customer_id = $1::uuid "
+                     "ORDER BY o.created_at DESC, o.id LIMIT $2::int OFFSET $3::int",
+                     4, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(db, res);
     if (st != SOUK_OK) {
         souk_http_fail_status(req, "listing orders", st);
@@ -759,11 +760,11 @@ static int open_order(souk_request *req)
 static souk_status order_with_lines(PGconn *db, PGresult *res, const char *const *params,
                                     json_object **out)
 {
-    PGresult *lines =
-        souk_db_exec_prepared(db,
-                              "SELECT product_id, sku, name, quantity, unit_price_minor "
-                              "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
-                              1, params);
+    PGresult *lines = souk_db_exec_prepared(
+        db,
+        "SELECT product_id, sku, name, quantity, unit_price_minor "
+        "FROM orders.gateway_order_lines WHERE order_id = $1 ORDER BY line_no",
+        1, params);
     souk_status st = souk_db_result_status(db, lines);
     if (st != SOUK_OK) {
         PQclear(lines);
@@ -799,11 +800,11 @@ static int read_order(souk_request *req, const char *id, json_object **out)
     if (!db)
         return -1;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
-    PGresult *res =
-        souk_db_exec_prepared(db,
-                              "SELECT " ORDER_COLUMNS " FROM orders.orders o WHERE o.id = $1 "
-                              "AND ($3::boolean OR o.customer_id = $2::uuid)",
-                              3, params);
+    PGresult *res = souk_db_exec_prepared(db,
+                                          "SELECT " ORDER_COLUMNS
+                                          " FROM orders.gateway_orders o WHERE o.id = $1 "
+                                          "AND ($3::boolean OR o.customer_id = $2::uuid)",
+                                          3, params);
     souk_status st = souk_db_result_status(db, res);
     *out = NULL;
     if (st == SOUK_OK && PQntuples(res) == 1)
@@ -903,7 +904,7 @@ void souk_shop_order_events(souk_request *req)
         return;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
     PGresult *owner = PQexecParams(db,
-                                   "SELECT 1 FROM orders.orders WHERE id = $1 "
+                                   "SELECT 1 FROM orders.gateway_orders WHERE id = $1 "
                                    "AND ($3::boolean OR customer_id = $2::uuid)",
                                    3, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(db, owner);
@@ -919,7 +920,7 @@ void souk_shop_order_events(souk_request *req)
             "SELECT type, producer, message_id, "
             "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
             "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-            "FROM orders.order_events WHERE order_id = $1 ORDER BY occurred_at, id",
+            "FROM orders.gateway_order_events WHERE order_id = $1 ORDER BY occurred_at, id",
             1, NULL, params, NULL, NULL, 0);
         st = souk_db_result_status(db, res);
         json_object *body = json_object_new_object();
