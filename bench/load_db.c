@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/mem.h"
 
@@ -43,10 +44,21 @@ static const char MONEY_SQL[] =
     "(SELECT coalesce(sum(total_minor), 0) FROM orders.orders "
     "WHERE id = ANY($1::uuid[]) AND status = 'COMPLETED')";
 
+/* How long a lost connection is tried again, and how often. */
+#define RECONNECT_S       30.0
+#define RECONNECT_PAUSE_S 0.5
+
 struct load_db {
     PGconn *conn;
     char start[64];
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 load_db *load_db_open(const char *conninfo, char *err, size_t errlen)
 {
@@ -69,29 +81,74 @@ void load_db_close(load_db *db)
     free(db);
 }
 
+/* The connection, opened again when it was lost (the database restarted
+ * during the run, as souk chaos does): for up to RECONNECT_S, since the
+ * server may still be starting. Returns 0, or -1 with err set. */
+static int connected(load_db *db, char *err, size_t errlen)
+{
+    double deadline = now_s() + RECONNECT_S;
+    while (PQstatus(db->conn) != CONNECTION_OK) {
+        PQreset(db->conn);
+        if (PQstatus(db->conn) == CONNECTION_OK) {
+            fprintf(stderr, "souk-load: reconnected to PostgreSQL\n");
+            break;
+        }
+        if (now_s() >= deadline) {
+            snprintf(err, errlen, "PostgreSQL unreachable for %.0f s: %s", RECONNECT_S,
+                     PQerrorMessage(db->conn));
+            return -1;
+        }
+        struct timespec pause = {0, (long)(RECONNECT_PAUSE_S * 1e9)};
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
+/* Runs one read-only query with text parameters of the given types (0:
+ * inferred), on a connection opened again and the query run once more when
+ * the connection turns out lost. Returns a PGRES_TUPLES_OK result with one
+ * row of n columns (caller clears), or NULL with err set. */
+static PGresult *query_row(load_db *db, const char *sql, int nparams, const Oid *types,
+                           const char *const *params, int n, char *err, size_t errlen)
+{
+    PGresult *res = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (connected(db, err, errlen) != 0)
+            return NULL;
+        res = PQexecParams(db->conn, sql, nparams, types, params, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK || PQstatus(db->conn) == CONNECTION_OK)
+            break;
+        PQclear(res); /* lost mid-query: reconnect and run it again */
+        res = NULL;
+    }
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == n)
+        return res;
+    const char *why = res ? PQresultErrorMessage(res) : "";
+    snprintf(err, errlen, "%s", why[0] ? why : PQerrorMessage(db->conn));
+    PQclear(res);
+    return NULL;
+}
+
 /* Runs sql and copies one row of n integers into out. Returns 0 or -1. */
 static int one_row(load_db *db, const char *sql, const char *param, long long *out, int n,
                    char *err, size_t errlen)
 {
     const char *params[1] = {param};
-    PGresult *res = PQexecParams(db->conn, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == n;
-    if (!ok)
-        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-    for (int i = 0; ok && i < n; i++)
+    PGresult *res = query_row(db, sql, param ? 1 : 0, NULL, params, n, err, errlen);
+    for (int i = 0; res && i < n; i++)
         out[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
     PQclear(res);
-    return ok ? 0 : -1;
+    return res ? 0 : -1;
 }
 
 int load_db_mark_start(load_db *db)
 {
-    PGresult *res = PQexec(db->conn, "SELECT now()::text");
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (ok)
+    char err[256];
+    PGresult *res = query_row(db, "SELECT now()::text", 0, NULL, NULL, 1, err, sizeof err);
+    if (res)
         snprintf(db->start, sizeof db->start, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    return ok ? 0 : -1;
+    return res ? 0 : -1;
 }
 
 /* "{id,id,...}" of the accepted orders (ids are checked uuids). */

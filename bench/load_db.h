@@ -1,7 +1,9 @@
 /* souk-load's PostgreSQL side, over a superuser connection (--pg): the
  * database clock at the start of the run, the money check, pending outbox
  * rows and the work the saga did (inbox and outbox rows). Every query is
- * parameterized; order ids travel as one uuid[] parameter. */
+ * parameterized; order ids travel as one uuid[] parameter. A connection
+ * lost to a database restart is opened again (tried for up to 30 s) and the
+ * query run once more, so a restart during the run does not fail a check. */
 #ifndef SOUK_LOAD_DB_H
 #define SOUK_LOAD_DB_H
 

@@ -176,9 +176,13 @@ pg_start() {
         start >/dev/null || { tail -20 "$base/postgres/server.log" >&2; die "PostgreSQL did not start"; }
 }
 
+# pg_stop [mode]: fast (the default) rolls back and disconnects every
+# session; immediate (souk chaos) aborts without a checkpoint, like a crash,
+# so the next start replays the WAL.
 pg_stop() {
+    local mode="${1:-fast}"
     if pg_running; then
-        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -m fast -w stop >/dev/null 2>&1 || true
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -m "$mode" -w stop >/dev/null 2>&1 || true
     fi
 }
 
@@ -334,6 +338,18 @@ rabbit_stop() {
     ERL_EPMD_PORT="$SOUK_EPMD_PORT" epmd_kill
 }
 
+# SIGKILLs the broker's Erlang VM (souk chaos), as a crash would: no
+# clean shutdown, queues recovered from disk at the next rabbit_start.
+# Our epmd keeps running, as it would on a host whose broker crashed.
+rabbit_kill() {
+    local r pid
+    r="$(rabbit_dir)"
+    rabbit_running || return 0
+    pid="$(cat "$r/rabbit.pid")"
+    kill -KILL "$pid" 2>/dev/null || true
+    timeout 30 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || true
+}
+
 epmd_kill() {
     local epmd
     epmd="$(ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)"
@@ -381,6 +397,17 @@ proc_start() {
     if pid_alive "$name"; then return 0; fi
     setsid "$@" >>"$SOUK_STATE/logs/$name.log" 2>&1 </dev/null &
     echo $! >"$(pid_file "$name")"
+}
+
+# SIGKILLs one process started by proc_start and waits until it is gone
+# (its pid file stays, naming a dead pid, so proc_start starts it again).
+proc_kill() {
+    local f pid
+    f="$(pid_file "$1")"
+    [[ -f "$f" ]] || return 1
+    pid="$(cat "$f")"
+    kill -KILL "$pid" 2>/dev/null || true
+    timeout 10 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done"
 }
 
 procs_start_all() {
@@ -445,6 +472,17 @@ stack_status() {
             jq -r '.[] | [.name, (.messages // 0), (.consumers // 0)] | @tsv' |
             while IFS=$'\t' read -r q m c; do printf '%-32s %10s %10s\n' "$q" "$m" "$c"; done
     fi
+}
+
+# LOAD_ARGS: souk-load's options for this profile's stack: the gateway, a
+# superuser PostgreSQL connection for the money and outbox checks, the
+# management API for the DLQ check and the pid files for peak RSS.
+load_stack_args() {
+    LOAD_ARGS=(--url "http://127.0.0.1:$SOUK_GATEWAY_PORT"
+        --pg "host=$(pg_sock) port=$SOUK_PG_PORT dbname=souk user=postgres"
+        --mgmt-url "$MGMT_URL"
+        --mgmt-user "$SOUK_RABBIT_ADMIN_USER" --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD"
+        --rss-from "$SOUK_STATE/pids")
 }
 
 # Environment for the test binaries: where the throwaway stack is.
