@@ -98,7 +98,7 @@ static enum load_scenario pick_scenario(struct load_driver *d)
     return LOAD_HAPPY;
 }
 
-static int expected(const struct load_order *o)
+int load_run_expected(const struct load_order *o)
 {
     switch (o->scenario) {
     case LOAD_HAPPY: return o->outcome == LOAD_COMPLETED;
@@ -168,7 +168,7 @@ static void finish_order(struct load_driver *d, struct load_order *o, enum load_
     }
     if (outcome == LOAD_COMPLETED || outcome == LOAD_CANCELLED) {
         load_samples_add(&r->saga_ms, (now - o->scheduled) * 1e3);
-        r->unexpected += !expected(o);
+        r->unexpected += !load_run_expected(o);
     }
     if (o->slot >= 0 && now < d->end && !interrupted)
         start_checkout(d, o->slot, now);

@@ -27,6 +27,10 @@ void load_run_checkouts(const struct load_opts *o, struct load_world *w, load_ht
 
 void load_results_free(struct load_results *r);
 
+/* True when a final order ended as its scenario says: happy COMPLETED,
+ * the others CANCELLED with their reason. */
+int load_run_expected(const struct load_order *o);
+
 /* The cancel reason as GET /orders/{id} spells it ("other" for the rest). */
 const char *load_reason_name(enum load_reason reason);
 
