@@ -683,16 +683,19 @@ void souk_shop_orders_list(souk_request *req)
 }
 
 /* An accepted checkout whose CartCheckedOut the order service has not
- * handled yet: the order exists for its customer, as PENDING. */
-/* The placeholder served for a checkout the gateway accepted but the order
- * service has not created yet, or NULL when the caller has no such
- * checkout. */
-static json_object *accepted_not_yet_created(souk_request *req, const char *order_id)
+ * handled yet: the order exists for its customer, as PENDING. Stores in
+ * *out the placeholder served for a checkout the gateway
+ * accepted but the order service has not created yet, or NULL when the
+ * caller has no such checkout. Returns SOUK_OK, or the status of a cart
+ * database that could not answer (then the order may well exist). */
+static souk_status accepted_not_yet_created(souk_request *req, const char *order_id,
+                                            json_object **out)
 {
     souk_status st;
+    *out = NULL;
     PGconn *db = souk_dbpool_acquire(req->gw->cart, &st);
     if (!db)
-        return NULL;
+        return st;
     const char *params[3] = {order_id, req->claims.sub, is_admin(req) ? "t" : "f"};
     PGresult *res = souk_db_exec_prepared(
         db,
@@ -700,8 +703,9 @@ static json_object *accepted_not_yet_created(souk_request *req, const char *orde
         "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM checkouts WHERE order_id = $1 "
         "AND ($3::boolean OR customer_id = $2::uuid)",
         3, params);
+    st = souk_db_result_status(db, res);
     json_object *body = NULL;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+    if (st == SOUK_OK && PQntuples(res) == 1) {
         body = json_object_new_object();
         json_object_object_add(body, "id", json_object_new_string(order_id));
         json_object_object_add(body, "status", json_object_new_string("PENDING"));
@@ -713,7 +717,8 @@ static json_object *accepted_not_yet_created(souk_request *req, const char *orde
     }
     PQclear(res);
     souk_dbpool_release(req->gw->cart, db);
-    return body;
+    *out = body;
+    return st;
 }
 
 /* The common start of the order endpoints: a signed-in caller and an order
@@ -781,8 +786,10 @@ static int read_order(souk_request *req, const char *id, json_object **out)
         souk_http_fail_status(req, "reading an order", st);
         return -1;
     }
-    if (!*out)
-        *out = accepted_not_yet_created(req, id);
+    if (!*out && (st = accepted_not_yet_created(req, id, out)) != SOUK_OK) {
+        souk_http_fail_status(req, "reading a checkout", st);
+        return -1;
+    }
     if (!*out) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
         return -1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/db.h"
 #include "tests/support/harness.h"
@@ -90,6 +91,42 @@ Test(foundation, a_starting_gateway_answers_503_until_its_routes_exist_never_404
     for (int round = 1; round <= 20; round++)
         answers += watch_one_start(round);
     cr_log_info("%d answers during 20 starts", answers);
+}
+
+/* An order the order service has not created yet is looked up among the
+ * accepted checkouts; when the cart database cannot answer, that is a 503
+ * to retry, never a 404 telling the client its accepted order does not
+ * exist. */
+Test(foundation, an_order_read_whose_checkout_lookup_fails_is_503_not_404)
+{
+    static char env[128];
+    snprintf(env, sizeof env, "SOUK_DB_URL_CART=postgresql://127.0.0.1:%d/souk", th_free_port());
+    int port = th_free_port();
+    start_gateway(port, env, "t-gateway-nocart");
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    cr_assert(th_wait_http(url, 200, 15000));
+    char email[96], body[256];
+    snprintf(email, sizeof email, "nocart-%d@souk.example", (int)getpid());
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s\",\"password\":\"a long enough password\",\"name\":\"N\"}", email);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/auth/register", port);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    char *answer = NULL;
+    cr_assert_eq(th_http("POST", url, body, json, &answer), 201, "%s", answer);
+    json_object *doc = json_tokener_parse(answer);
+    char auth[1200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s",
+             json_object_get_string(json_object_object_get(doc, "access_token")));
+    json_object_put(doc);
+    free(answer);
+    const char *headers[] = {auth, NULL};
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/orders/0b5c3a9e-7d1f-4c2a-9e8b-1f2d3c4b5a69",
+             port);
+    answer = NULL;
+    long status = th_http("GET", url, NULL, headers, &answer);
+    cr_assert_eq(status, 503, "%ld %s", status, answer);
+    free(answer);
 }
 
 static void assert_not_ready_naming(const char *extra_env, const char *dependency)
