@@ -384,10 +384,19 @@ rabbit_setup() {
 
 pid_file() { echo "$SOUK_STATE/pids/$1.pid"; }
 
+# True while a process runs. A zombie counts as gone: a killed process of
+# ours is reaped by init (our processes are setsid'd orphans), which on
+# some hosts takes a second or more, and kill -0 still succeeds meanwhile.
+pid_running() {
+    local state
+    state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+    [[ -n "$state" && "$state" != Z* ]]
+}
+
 pid_alive() {
     local f
     f="$(pid_file "$1")"
-    [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+    [[ -f "$f" ]] && pid_running "$(cat "$f")"
 }
 
 proc_start() {
@@ -402,18 +411,23 @@ proc_start() {
 # SIGKILLs one process started by proc_start and waits until it is gone
 # (its pid file stays, naming a dead pid, so proc_start starts it again).
 proc_kill() {
-    local f pid
+    local f pid i
     f="$(pid_file "$1")"
     [[ -f "$f" ]] || return 1
     pid="$(cat "$f")"
     kill -KILL "$pid" 2>/dev/null || true
-    timeout 10 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done"
+    for i in $(seq 1 200); do
+        pid_running "$pid" || return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 procs_start_all() {
     proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
     if [[ -x "$SOUK_BUILD_DIR/psp/souk-psp" ]]; then
-        proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
+        # Its ledger outlives a restart of the process, as a real provider's does.
+        SOUK_PSP_LEDGER_FILE="$SOUK_STATE/psp-ledger.jsonl" proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
     fi
     local svc
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do
@@ -483,6 +497,19 @@ load_stack_args() {
         --mgmt-url "$MGMT_URL"
         --mgmt-user "$SOUK_RABBIT_ADMIN_USER" --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD"
         --rss-from "$SOUK_STATE/pids")
+}
+
+# Waits (up to 60 s) for souk-load, running as pid $2 with its stderr going
+# to file $1, to print its first progress line, one second into its
+# checkouts. False when it ended or never got there (its setup failed).
+load_wait_started() {
+    local i
+    for i in $(seq 1 1200); do
+        grep -q '^load: ' "$1" && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.05
+    done
+    grep -q '^load: ' "$1"
 }
 
 # Environment for the test binaries: where the throwaway stack is.

@@ -26,13 +26,7 @@ trap restore EXIT
     --rate 5 --duration 20 --customers 10 --products 5 --order-timeout 60 --json \
     >"$out" 2> >(tee "$progress" >&2) &
 load=$!
-# The first progress line comes a second into the checkouts.
-for _ in $(seq 1 300); do
-    grep -q '^load: ' "$progress" && break
-    kill -0 "$load" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q '^load: ' "$progress" || load_fail "souk-load did not start its checkouts"
+load_wait_started "$progress" "$load" || load_fail "souk-load did not start its checkouts"
 sleep 2
 echo "load_outage: stopping PostgreSQL for 6 s"
 "$SOUK_ROOT/souk" _testctl db-stop
