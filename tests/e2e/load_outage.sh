@@ -16,10 +16,13 @@ source "$SOUK_ROOT/tests/support/load_e2e.sh" load_outage
 
 out="$(mktemp)" progress="$(mktemp)" load=
 restore() {
+    local rc=$?
+    set +e
     [[ -n "$load" ]] && kill "$load" 2>/dev/null
-    "$SOUK_ROOT/souk" _testctl db-start >/dev/null 2>&1 || true
-    "$SOUK_ROOT/scripts/e2e-stack.sh" start >/dev/null || true
+    "$SOUK_ROOT/souk" _testctl db-start >/dev/null 2>&1
+    "$SOUK_ROOT/scripts/e2e-stack.sh" start >/dev/null
     rm -f "$out" "$progress"
+    exit $rc
 }
 trap restore EXIT
 "$load_bin" "${LOAD_ARGS[@]}" \
