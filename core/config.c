@@ -21,7 +21,8 @@ enum var_type {
     AMQP_URL,
     QUEUE_TYPE,
     DELAYS,
-    JWT_ALG
+    JWT_ALG,
+    HTTP_URL
 };
 
 struct var_spec {
@@ -159,6 +160,12 @@ static int check_typed(enum var_type type, const char *value, long *number, long
         if (strcmp(value, "HS256") == 0 || strcmp(value, "RS256") == 0)
             return 0;
         snprintf(why, whylen, "'%s' is not HS256 or RS256", value);
+        return -1;
+    case HTTP_URL:
+        /* empty: off */
+        if (!value[0] || strncmp(value, "http://", 7) == 0 || strncmp(value, "https://", 8) == 0)
+            return 0;
+        snprintf(why, whylen, "'%s' is not an http:// or https:// URL", value);
         return -1;
     case DELAYS: {
         long local[MAX_DELAYS];

@@ -83,6 +83,9 @@
     X(SMTP_URL, "SOUK_SMTP_URL", STRING, "",                                                       \
       "smtp://host:port for customer e-mail; unset: notifications are only logged")                \
     X(SMTP_FROM, "SOUK_SMTP_FROM", STRING, "souk@localhost", "sender of customer e-mail")          \
+    X(OTLP_URL, "SOUK_OTLP_URL", HTTP_URL, "",                                                     \
+      "OpenTelemetry collector (http://host:4318) that every process sends its spans to as "       \
+      "OTLP/HTTP JSON; unset: spans are not exported")                                             \
     X(FAULT_KILL_AFTER_COMMIT, "SOUK_FAULT_KILL_AFTER_COMMIT", STRING, "",                         \
       "test hook: a worker SIGKILLs itself after committing a message of this order id")           \
     X(FAULT_RETRY_ORDER, "SOUK_FAULT_RETRY_ORDER", STRING, "",                                     \

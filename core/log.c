@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/trace.h"
+
 souk_log_level souk_log_threshold = SOUK_LOG_INFO;
 static const char *log_service = "souk";
 
@@ -82,6 +84,16 @@ int souk_log_format(char *buf, int cap, souk_log_level level, const char *order_
     if (message_id && pos < cap) {
         int n = snprintf(buf + pos, (size_t)(cap - pos), " message_id=%s", message_id);
         pos = n > 0 && n < cap - pos ? pos + n : cap - 1;
+    }
+    /* the request's or message's trace, set around its work by the
+     * gateway's dispatcher and the worker runtime */
+    const souk_trace_ctx *trace = souk_trace_current();
+    if (trace && pos + 70 < cap) {
+        memcpy(buf + pos, " trace_id=", 10);
+        souk_trace_hex(trace->trace_id, 16, buf + pos + 10);
+        memcpy(buf + pos + 42, " span_id=", 9);
+        souk_trace_hex(trace->span_id, 8, buf + pos + 51);
+        pos += 67;
     }
     if (pos >= cap - 1)
         pos = cap - 2;

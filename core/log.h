@@ -1,5 +1,8 @@
 /* Structured one-line logs in logfmt:
  *   ts=2026-11-22T10:00:00.123Z level=info service=order msg="..." order_id=.. message_id=..
+ *   trace_id=.. span_id=..
+ * The trace and span ids are those of the calling thread's current trace
+ * context (core/trace.h), when it has one: the request's or the message's.
  * Each line is written with a single write(2) so lines from threads and
  * processes never interleave. The level is tested before any argument is
  * evaluated. */
@@ -29,7 +32,8 @@ const char *souk_log_level_name(souk_log_level level);
 void souk_log_write(souk_log_level level, const char *order_id, const char *message_id,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Formats a line into buf (for tests); returns the length written. */
+/* Formats a line into buf (for tests), with the current trace context;
+ * returns the length written. */
 int souk_log_format(char *buf, int cap, souk_log_level level, const char *order_id,
                     const char *message_id, const char *msg);
 

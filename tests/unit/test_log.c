@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/trace.h"
 
 Test(log, line_carries_level_service_message_and_ids)
 {
@@ -32,6 +33,29 @@ Test(log, overlong_messages_are_cut_but_still_one_line)
     int n = souk_log_format(buf, sizeof buf, SOUK_LOG_INFO, "o", "m", big);
     cr_assert_lt(n, 256);
     cr_assert_eq(buf[n - 1], '\n');
+}
+
+Test(log, a_line_carries_the_trace_of_the_thread_s_current_context)
+{
+    char buf[512];
+    souk_trace_ctx ctx;
+    cr_assert_eq(
+        souk_trace_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL, &ctx), 0);
+    souk_trace_set_current(&ctx);
+    souk_log_format(buf, sizeof buf, SOUK_LOG_INFO, "o", "m", "handled");
+    cr_assert(strstr(buf, " order_id=o message_id=m trace_id=4bf92f3577b34da6a3ce929d0e0e4736 "
+                          "span_id=00f067aa0ba902b7\n") != NULL,
+              "%s", buf);
+    souk_trace_set_current(NULL); /* after the work: no trace */
+    souk_log_format(buf, sizeof buf, SOUK_LOG_INFO, "o", "m", "idle");
+    cr_assert_null(strstr(buf, "trace_id="), "%s", buf);
+    /* a line cut short for room drops the ids rather than overflow */
+    souk_trace_set_current(&ctx);
+    char small[120];
+    int n = souk_log_format(small, sizeof small, SOUK_LOG_INFO, "o", "m", "x");
+    cr_assert_lt(n, 120);
+    cr_assert_eq(small[n - 1], '\n');
+    souk_trace_set_current(NULL);
 }
 
 static int evaluated;
