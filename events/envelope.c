@@ -75,6 +75,8 @@ souk_status souk_envelope_decode(const amqp_message_t *message, const char *exch
         header_text(h, "causation_id", out->causation_id, sizeof out->causation_id);
         header_text(h, "request_id", out->request_id, sizeof out->request_id);
         header_text(h, "occurred_at", out->occurred_at, sizeof out->occurred_at);
+        header_text(h, "traceparent", out->traceparent, sizeof out->traceparent);
+        header_text(h, "tracestate", out->tracestate, sizeof out->tracestate);
         header_text(h, "x-souk-original-exchange", out->original_exchange,
                     sizeof out->original_exchange);
         header_text(h, "x-souk-first-failure", out->first_failure, sizeof out->first_failure);
@@ -165,6 +167,8 @@ void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t 
     add_int(entries, &n, "schema_version", env->schema_version ? env->schema_version : 1);
     add_text(entries, &n, "request_id", env->request_id);
     add_text(entries, &n, "occurred_at", env->occurred_at);
+    add_text(entries, &n, "traceparent", env->traceparent);
+    add_text(entries, &n, "tracestate", env->tracestate);
     if (env->attempts > 0)
         add_int(entries, &n, "x-souk-attempts", env->attempts);
     add_text(entries, &n, "x-souk-error", env->error);

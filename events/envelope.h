@@ -5,7 +5,9 @@
  *               timestamp, app_id (producer), content_type application/json,
  *               delivery_mode persistent
  *   headers:    causation_id, schema_version, request_id, occurred_at (ISO 8601
- *               with milliseconds, as timestamp has only seconds), and on retries and
+ *               with milliseconds, as timestamp has only seconds), traceparent and
+ *               tracestate (W3C trace context of the span that published it:
+ *               core/trace.h), and on retries and
  *               dead letters x-souk-attempts, x-souk-error,
  *               x-souk-original-exchange, x-souk-first-failure, and on a
  *               message replayed from a dead-letter queue x-souk-replayed */
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "core/trace.h"
 
 #define SOUK_ID_CAP 64
 
@@ -31,6 +34,10 @@ typedef struct souk_envelope {
     char first_failure[SOUK_ID_CAP];
     char occurred_at[SOUK_ID_CAP]; /* ISO 8601 with ms: when the producer committed it */
     char error[512];
+    /* as received: an invalid one is kept (and republished) as it came, and
+     * consumers start a new trace for it (souk_trace_parse) */
+    char traceparent[SOUK_TRACEPARENT_LEN + 8];
+    char tracestate[SOUK_TRACESTATE_MAX + 1];
     int64_t timestamp; /* seconds since the epoch */
     int schema_version;
     int attempts; /* failed attempts so far */
@@ -52,7 +59,7 @@ void souk_envelope_clear(souk_envelope *env);
 /* Builds properties and headers for publishing env. entries must have room
  * for SOUK_ENVELOPE_MAX_HEADERS; props points into env and entries, which
  * must outlive the publish call. */
-#define SOUK_ENVELOPE_MAX_HEADERS 9 /* every header above at once */
+#define SOUK_ENVELOPE_MAX_HEADERS 11 /* every header above at once */
 void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
                               amqp_table_entry_t *entries);
 

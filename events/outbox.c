@@ -17,6 +17,7 @@
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/otlp.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
 
@@ -60,9 +61,10 @@ static void unregister_relay_fd(int fd)
 
 const char souk_outbox_insert_sql[] =
     "INSERT INTO outbox (message_id, exchange, type, correlation_id, causation_id, request_id, "
-    "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    "payload, traceparent, tracestate, parent_span_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
+souk_status souk_outbox_row(const souk_outbox_event *ev, souk_outbox_row_text *text,
                             const char *params[SOUK_OUTBOX_PARAMS], char *err, size_t errlen)
 {
     char schema_name[96];
@@ -77,14 +79,24 @@ souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
         snprintf(err, errlen, "%s payload breaks its schema: %s", souk_event_name(ev->type), why);
         return SOUK_ESCHEMA;
     }
-    souk_uuid_v4(message_id);
-    params[0] = message_id;
+    souk_uuid_v4(text->message_id);
+    /* the message's own span: its publish, a child of the emitting span */
+    souk_trace_ctx publish;
+    souk_trace_child(ev->trace, &publish);
+    souk_trace_format(&publish, text->traceparent);
+    int has_parent = souk_trace_valid(ev->trace);
+    if (has_parent)
+        souk_trace_hex(ev->trace->span_id, 8, text->parent_span_id);
+    params[0] = text->message_id;
     params[1] = souk_event_name(ev->type);
     params[2] = souk_event_name(ev->type);
     params[3] = ev->correlation_id;
     params[4] = ev->causation_id && ev->causation_id[0] ? ev->causation_id : NULL;
     params[5] = ev->request_id && ev->request_id[0] ? ev->request_id : NULL;
     params[6] = json_object_to_json_string_ext(ev->payload, JSON_C_TO_STRING_PLAIN);
+    params[7] = text->traceparent;
+    params[8] = has_parent && ev->trace->tracestate[0] ? ev->trace->tracestate : NULL;
+    params[9] = has_parent ? text->parent_span_id : NULL;
     return SOUK_OK;
 }
 
@@ -105,7 +117,48 @@ struct pending_row {
     char id[24];
     souk_envelope env;
     char exchange[SOUK_ID_CAP];
+    char parent_span_id[17];
+    long long created_us; /* when the row was written: its publish span's start */
 };
+
+/* Sets (or, with NULL, clears) the thread's trace context to the row's,
+ * for the log lines about it. */
+static void row_context(const struct pending_row *p)
+{
+    souk_trace_ctx ctx;
+    if (p && souk_trace_parse(p->env.traceparent, NULL, &ctx) == 0)
+        souk_trace_set_current(&ctx);
+    else
+        souk_trace_set_current(NULL);
+}
+
+/* The publish span of a confirmed row: it is the message's own span (the
+ * row's traceparent), from the row's write to the broker's confirm, a child
+ * of the span that emitted it. Rows written without a context (before
+ * the migration that added it) have none. */
+static void record_publish(const struct pending_row *p, int batch)
+{
+    souk_trace_ctx ctx;
+    if (!souk_otlp_enabled() || souk_trace_parse(p->env.traceparent, p->env.tracestate, &ctx) != 0)
+        return;
+    uint8_t parent[8];
+    int has_parent = souk_trace_unhex(p->parent_span_id, parent, 8) == 0;
+    char name[96];
+    snprintf(name, sizeof name, "publish %s", p->exchange);
+    souk_span span;
+    souk_span_start_as(&span, &ctx, has_parent ? parent : NULL, SOUK_SPAN_PRODUCER, name,
+                       (uint64_t)p->created_us * 1000);
+    souk_span_attr_str(&span, "messaging.system", "rabbitmq");
+    souk_span_attr_str(&span, "messaging.operation.type", "send");
+    souk_span_attr_str(&span, "messaging.operation.name", "publish");
+    souk_span_attr_str(&span, "messaging.destination.name", p->exchange);
+    souk_span_attr_str(&span, "messaging.message.id", p->env.message_id);
+    souk_span_attr_str(&span, "messaging.message.conversation_id", p->env.correlation_id);
+    souk_span_attr_int(&span, "messaging.message.body.size", (long long)p->env.body_len);
+    souk_span_attr_int(&span, "messaging.batch.message_count", batch);
+    souk_span_attr_str(&span, "souk.event", p->env.type);
+    souk_span_end(&span);
+}
 
 static void relay_sleep(souk_relay *r, long ms)
 {
@@ -151,7 +204,9 @@ static int relay_batch(souk_relay *r, int batch, int *published)
         r->db,
         "SELECT id, message_id, exchange, type, correlation_id, causation_id, request_id, "
         "schema_version, payload, extract(epoch FROM created_at)::bigint, "
-        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+        "traceparent, tracestate, parent_span_id, "
+        "(extract(epoch FROM created_at) * 1000000)::bigint "
         "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         1, params);
     if (souk_db_result_status(r->db, res) != SOUK_OK) {
@@ -180,6 +235,10 @@ static int relay_batch(souk_relay *r, int batch, int *published)
         p->env.body_len = (size_t)PQgetlength(res, i, 8);
         p->env.timestamp = strtoll(PQgetvalue(res, i, 9), NULL, 10);
         copy_field(p->env.occurred_at, sizeof p->env.occurred_at, res, i, 10);
+        copy_field(p->env.traceparent, sizeof p->env.traceparent, res, i, 11);
+        copy_field(p->env.tracestate, sizeof p->env.tracestate, res, i, 12);
+        copy_field(p->parent_span_id, sizeof p->parent_span_id, res, i, 13);
+        p->created_us = strtoll(PQgetvalue(res, i, 14), NULL, 10);
         snprintf(p->env.app_id, sizeof p->env.app_id, "%s", souk_service_name(r->service));
         items[i] = (souk_publish_item){.exchange = p->exchange, .routing_key = "", .env = &p->env};
     }
@@ -191,6 +250,7 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     size_t len = 0;
     ids[len++] = '{';
     for (int i = 0; i < rows; i++) {
+        row_context(&pending[i]);
         if (results[i] != SOUK_OK) {
             SOUK_LOG_MSG(SOUK_LOG_WARN, pending[i].env.correlation_id, pending[i].env.message_id,
                          "outbox row not confirmed type=%s error=\"%s\"; it stays pending",
@@ -201,7 +261,9 @@ static int relay_batch(souk_relay *r, int batch, int *published)
         (*published)++;
         SOUK_LOG_MSG(SOUK_LOG_DEBUG, pending[i].env.correlation_id, pending[i].env.message_id,
                      "published type=%s", pending[i].env.type);
+        record_publish(&pending[i], rows);
     }
+    row_context(NULL);
     ids[len++] = '}';
     ids[len] = '\0';
     PQclear(res);

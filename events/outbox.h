@@ -8,7 +8,10 @@
  * the relays of its own process (every service relays the outbox it
  * writes); rows written by another process are found by
  * souk_tx_notify_relays or, failing that, by the relay's fallback poll
- * (SOUK_OUTBOX_POLL_MS). */
+ * (SOUK_OUTBOX_POLL_MS). Each row carries the trace context of its
+ * message, which the relay publishes as it is, and when spans are exported
+ * the relay records each message's publish span (from the row's write to
+ * the broker's confirm). */
 #ifndef SOUK_EVENTS_OUTBOX_H
 #define SOUK_EVENTS_OUTBOX_H
 
@@ -17,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "core/trace.h"
 #include "events/topology.h"
 
 typedef struct souk_outbox_event {
@@ -25,16 +29,30 @@ typedef struct souk_outbox_event {
     const char *causation_id;   /* message that caused this one, or NULL */
     const char *request_id;     /* HTTP request behind it, or NULL */
     json_object *payload;       /* borrowed; checked against the event's schema */
+    /* The span that emits it (the request's, the message's process span),
+     * the parent of its publish span; NULL: the event starts a trace. */
+    const souk_trace_ctx *trace;
 } souk_outbox_event;
+
+/* What the row of an event holds besides ev: its new message id and its
+ * trace context, that of its publish span (a child of ev->trace), which
+ * the relay publishes as the message's traceparent and tracestate; and the
+ * id of the span that emitted it, the publish span's parent, so that the
+ * relay (of any process) can record the span it ends at the confirm. */
+typedef struct souk_outbox_row_text {
+    char message_id[37];
+    char traceparent[SOUK_TRACEPARENT_LEN + 1];
+    char parent_span_id[17];
+} souk_outbox_row_text;
 
 /* The row of ev, for the unit of work (events/tx.h, which every writer
  * adds events through): checks ev against its event's schema (SOUK_ESCHEMA
  * with the reason in err) and fills the parameters of
- * souk_outbox_insert_sql (they point into message_id, ev and ev->payload,
- * which must outlive their use). */
-#define SOUK_OUTBOX_PARAMS 7
+ * souk_outbox_insert_sql (they point into text, ev and ev->payload, which
+ * must outlive their use). */
+#define SOUK_OUTBOX_PARAMS 10
 extern const char souk_outbox_insert_sql[];
-souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
+souk_status souk_outbox_row(const souk_outbox_event *ev, souk_outbox_row_text *text,
                             const char *params[SOUK_OUTBOX_PARAMS], char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

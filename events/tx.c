@@ -65,10 +65,10 @@ souk_status souk_tx_emit(souk_tx *tx, const souk_outbox_event *ev, char message_
 {
     if (tx->status != SOUK_OK)
         return tx->status;
-    char id[37];
+    souk_outbox_row_text text;
     const char *params[SOUK_OUTBOX_PARAMS];
     char why[sizeof tx->error];
-    souk_status st = souk_outbox_row(ev, id, params, why, sizeof why);
+    souk_status st = souk_outbox_row(ev, &text, params, why, sizeof why);
     if (st != SOUK_OK) {
         fail(tx, st, "%s", why);
         return st;
@@ -79,7 +79,7 @@ souk_status souk_tx_emit(souk_tx *tx, const souk_outbox_event *ev, char message_
     PQclear(res);
     tx->events++;
     if (message_id)
-        memcpy(message_id, id, 37);
+        memcpy(message_id, text.message_id, 37);
     return SOUK_OK;
 }
 

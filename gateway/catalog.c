@@ -437,8 +437,8 @@ void souk_catalog_delete(souk_request *req)
         souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);
     } else {
         mg_printf(req->conn,
-                  "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-Request-Id: %s\r\n\r\n",
-                  req->request_id);
+                  "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-Request-Id: %s\r\n%s\r\n",
+                  req->request_id, req->extra_headers);
         req->status = 204;
     }
     PQclear(res);

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "core/status.h"
+#include "core/trace.h"
 #include "gateway/app.h"
 #include "gateway/jwt.h"
 
@@ -30,6 +31,9 @@ typedef struct souk_request {
     char client_ip[64]; /* the peer, or the X-Real-IP a trusted proxy set */
     int status;         /* of the answer sent, 0 before */
     char extra_headers[512];
+    /* the request's span (W3C trace context: the caller's traceparent, or a
+     * new trace): the parent of the events the request emits */
+    souk_trace_ctx trace;
 } souk_request;
 
 /* Adds "Name: value\r\n" to the headers of the answer still to be sent. */

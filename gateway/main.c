@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/otlp.h"
 #include "events/outbox.h"
 #include "gateway/accounts.h"
 #include "gateway/app.h"
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
         return 2;
     }
     souk_log_threshold = (souk_log_level)souk_config_int(cfg, SOUK_CFG_LOG_LEVEL);
+    if (souk_otlp_start(cfg, "gateway") != SOUK_OK)
+        SOUK_LOG(SOUK_LOG_WARN, "the span exporter did not start: spans are not exported");
 
     char ports[128];
     char threads[32];
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
     if (!ctx) {
         fprintf(stderr, "souk-gateway: cannot listen on %s (port in use? set SOUK_GATEWAY_PORT)\n",
                 ports);
+        souk_otlp_stop();
         souk_config_free(cfg);
         mg_exit_library();
         return 1;
@@ -95,6 +99,7 @@ int main(int argc, char **argv)
     if (!gw) {
         fprintf(stderr, "souk-gateway: configuration error: %s\n", err);
         mg_stop(ctx);
+        souk_otlp_stop();
         mg_exit_library();
         souk_config_free(cfg);
         return 2;
@@ -129,6 +134,7 @@ int main(int argc, char **argv)
     souk_orderwatch_shutdown(gw->orders_watch); /* long polls answer now */
     mg_stop(ctx);
     souk_relay_stop(relay);
+    souk_otlp_stop(); /* after everything that ends spans */
     souk_gateway_free(gw);
     mg_exit_library();
     souk_config_free(cfg);

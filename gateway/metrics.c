@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/otlp.h"
 
 static const int statuses[] = {200, 201, 202, 204, 400, 401, 403, 404,
                                405, 409, 413, 415, 429, 500, 503, 0};
@@ -137,5 +138,8 @@ char *souk_metrics_render(const souk_metrics *m)
                 name, statuses[st], n);
         }
     }
+    char spans[1024];
+    souk_otlp_metrics_text(spans, sizeof spans);
+    put(&o, "%s", spans);
     return o.buf;
 }

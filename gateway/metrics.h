@@ -1,5 +1,6 @@
 /* Prometheus metrics of the gateway: requests and a latency histogram per
- * route and status, and requests in flight. Lock-free counters, rendered in
+ * route and status, requests in flight, and the span export counts
+ * (core/otlp.h). Lock-free counters, rendered in
  * the text exposition format for GET /metrics. */
 #ifndef SOUK_GATEWAY_METRICS_H
 #define SOUK_GATEWAY_METRICS_H

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "events/envelope.h"
 #include "gateway/accounts.h"
 #include "gateway/analytics.h"
@@ -223,6 +224,54 @@ static void rate_key(const souk_request *req, char *key, size_t size)
     key[plen + wlen] = '\0';
 }
 
+/* Starts the request's server span: a child of the caller's traceparent
+ * (and tracestate) when valid, else of nothing (a new trace). Its context
+ * goes into req, becomes the thread's current one (its log lines) and is
+ * answered as the traceparent header. */
+static void start_request_span(souk_request *req, souk_span *span)
+{
+    souk_trace_ctx caller;
+    int valid = souk_trace_parse(souk_http_header(req, "traceparent"),
+                                 souk_http_header(req, "tracestate"), &caller) == 0;
+    souk_span_start(span, valid ? &caller : NULL, SOUK_SPAN_SERVER, req->info->request_method);
+    req->trace = span->ctx;
+    souk_trace_set_current(&span->ctx);
+    char traceparent[SOUK_TRACEPARENT_LEN + 1];
+    souk_trace_format(&span->ctx, traceparent);
+    souk_http_add_header(req, "traceparent", traceparent);
+}
+
+/* Ends it, named "<METHOD> <route pattern>" (the method alone when no
+ * route matched), with OpenTelemetry's HTTP server attributes. */
+static void end_request_span(souk_request *req, souk_span *span, int route, const char *path)
+{
+    if (span->recording) {
+        const char *method = req->info->request_method;
+        if (route >= 0) {
+            snprintf(span->name, sizeof span->name, "%s %s", method, routes[route].pattern);
+            souk_span_attr_str(span, "http.route", routes[route].pattern);
+        }
+        souk_span_attr_str(span, "http.request.method", method);
+        souk_span_attr_int(span, "http.response.status_code", req->status);
+        souk_span_attr_str(span, "url.path", path);
+        souk_span_attr_str(span, "url.scheme", "http");
+        souk_span_attr_str(span, "client.address", req->client_ip);
+        souk_span_attr_str(span, "network.protocol.version", req->info->http_version);
+        const char *agent = souk_http_header(req, "User-Agent");
+        if (agent)
+            souk_span_attr_str(span, "user_agent.original", agent);
+        souk_span_attr_str(span, "souk.request_id", req->request_id);
+        if (req->status >= 500) { /* a server span's 4xx is the client's error */
+            char code[8];
+            snprintf(code, sizeof code, "%d", req->status);
+            souk_span_attr_str(span, "error.type", code);
+            souk_span_fail(span, souk_http_reason(req->status));
+        }
+    }
+    souk_span_end(span);
+    souk_trace_set_current(NULL); /* the thread serves other requests next */
+}
+
 static int dispatch(struct mg_connection *conn, void *data)
 {
     souk_gateway *gw = data;
@@ -234,6 +283,8 @@ static int dispatch(struct mg_connection *conn, void *data)
     double start = souk_monotonic_seconds();
     souk_metrics_begin(gw->metrics);
     assign_request_id(&req);
+    souk_span span;
+    start_request_span(&req, &span);
     client_address(&req);
     authenticate(&req);
 
@@ -278,6 +329,7 @@ static int dispatch(struct mg_connection *conn, void *data)
     souk_metrics_observe(gw->metrics, route, req.status, elapsed);
     SOUK_LOG(SOUK_LOG_DEBUG, "request_id=%s method=%s path=%s status=%d ms=%.2f", req.request_id,
              req.info->request_method, path, req.status, elapsed * 1e3);
+    end_request_span(&req, &span, route, path);
     return req.status;
 }
 

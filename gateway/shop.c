@@ -500,7 +500,8 @@ static souk_status place_order(souk_request *req, souk_tx *tx, const char *key,
     souk_outbox_event ev = {.type = SOUK_EVENT_CART_CHECKED_OUT,
                             .correlation_id = order_id,
                             .request_id = req->request_id,
-                            .payload = payload};
+                            .payload = payload,
+                            .trace = &req->trace};
     char message_id[37];
     st = souk_tx_emit(tx, &ev, message_id);
     json_object_put(payload);

@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/otlp.h"
 #include "psp/psp.h"
 
 #define MAX_LEDGER_ENTRIES       1000000
@@ -119,6 +120,8 @@ int main(void)
         souk_config_free(cfg);
         return 1;
     }
+    if (souk_otlp_start(cfg, "psp") != SOUK_OK)
+        SOUK_LOG(SOUK_LOG_WARN, "the span exporter did not start: spans are not exported");
     souk_psp_register(ctx, psp);
 
     SOUK_LOG(SOUK_LOG_INFO, "psp listening on %s (tok_timeout answers after %ld ms)", ports,
@@ -129,6 +132,7 @@ int main(void)
     souk_psp_stop(psp);
     mg_stop(ctx);
     mg_exit_library();
+    souk_otlp_stop();
     souk_psp_free(psp);
     souk_config_free(cfg);
     SOUK_LOG(SOUK_LOG_INFO, "psp stopped");

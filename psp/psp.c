@@ -24,6 +24,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/trace.h"
 
 #define TABLE_BUCKETS  (1u << 16)
 #define MAX_BODY_BYTES 65536
@@ -812,11 +813,52 @@ static int handle_healthz(struct mg_connection *conn, void *data)
     return send_owned(conn, 200, o);
 }
 
+/* A charge or refund is a server span of the caller's trace (the
+ * payment worker sends its traceparent), and its log lines carry it. */
+static int traced(struct mg_connection *conn, void *data,
+                  int (*handler)(struct mg_connection *, void *), const char *route)
+{
+    const struct mg_request_info *info = mg_get_request_info(conn);
+    souk_trace_ctx caller;
+    int valid = souk_trace_parse(mg_get_header(conn, "traceparent"),
+                                 mg_get_header(conn, "tracestate"), &caller) == 0;
+    char name[64];
+    snprintf(name, sizeof name, "%s %s", info->request_method, route);
+    souk_span span;
+    souk_span_start(&span, valid ? &caller : NULL, SOUK_SPAN_SERVER, name);
+    souk_trace_set_current(&span.ctx);
+    int status = handler(conn, data);
+    souk_span_attr_str(&span, "http.request.method", info->request_method);
+    souk_span_attr_str(&span, "http.route", route);
+    souk_span_attr_int(&span, "http.response.status_code", status);
+    souk_span_attr_str(&span, "url.path", info->local_uri);
+    const char *key = mg_get_header(conn, "Idempotency-Key");
+    if (key)
+        souk_span_attr_str(&span, "souk.idempotency_key", key);
+    if (status >= 500)
+        souk_span_fail(&span, reason(status));
+    souk_span_end(&span);
+    souk_trace_set_current(NULL);
+    return status;
+}
+
+static int traced_charges(struct mg_connection *conn, void *data)
+{
+    const char *uri = mg_get_request_info(conn)->local_uri;
+    return traced(conn, data, handle_charges,
+                  strcmp(uri, "/charges") == 0 ? "/charges" : "/charges/{id}");
+}
+
+static int traced_refunds(struct mg_connection *conn, void *data)
+{
+    return traced(conn, data, handle_refunds, "/refunds");
+}
+
 void souk_psp_register(struct mg_context *ctx, souk_psp *psp)
 {
     mg_set_request_handler(ctx, "/healthz$", handle_healthz, psp);
     mg_set_request_handler(ctx, "/stats$", handle_stats, psp);
-    mg_set_request_handler(ctx, "/refunds$", handle_refunds, psp);
+    mg_set_request_handler(ctx, "/refunds$", traced_refunds, psp);
     /* "/charges" and "/charges/<id>" */
-    mg_set_request_handler(ctx, "/charges", handle_charges, psp);
+    mg_set_request_handler(ctx, "/charges", traced_charges, psp);
 }

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/trace.h"
 #include "events/amqp.h"
 #include "events/publisher.h"
 
@@ -144,6 +145,11 @@ static souk_status replay_one(souk_dlq *dlq, struct taken *t)
     souk_envelope *env = &t->env;
     char exchange[SOUK_ID_CAP];
     prepare_replay(env, exchange, sizeof exchange);
+    /* The copy keeps the message's trace context (its traceparent and
+     * tracestate headers, as they came), so the replayed handling joins the
+     * order's trace; the lines about it carry it too. */
+    souk_trace_ctx trace;
+    souk_trace_set_current(souk_trace_parse(env->traceparent, NULL, &trace) == 0 ? &trace : NULL);
     souk_publish_item item = {.exchange = exchange, .routing_key = "", .env = env};
     souk_status result;
     souk_status st = souk_publisher_publish(dlq->publisher, &item, 1, &result, CONFIRM_TIMEOUT_MS);
@@ -167,6 +173,7 @@ static souk_status replay_one(souk_dlq *dlq, struct taken *t)
                      st == SOUK_ENOTFOUND ? "unroutable: no such exchange or no queue bound to it"
                                           : souk_strerror(st),
                      dlq->queue);
+    souk_trace_set_current(NULL);
     return st;
 }
 

@@ -29,7 +29,10 @@ typedef struct souk_handler_ctx {
     const souk_envelope *msg; /* the delivered message */
     json_object *payload;     /* parsed and schema-checked body; owned by the runtime */
     void *service_state;      /* per consumer thread, from the service's init */
-    char error[256];          /* why, on RETRY or REJECT */
+    /* the span of this message's handling (or of the sweep that runs the
+     * handler's code): the parent of the events it emits */
+    const souk_trace_ctx *trace;
+    char error[256]; /* why, on RETRY or REJECT */
 } souk_handler_ctx;
 
 typedef souk_handler_result (*souk_handler_fn)(souk_handler_ctx *ctx);

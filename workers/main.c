@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/otlp.h"
 #include "events/amqp.h"
 #include "events/outbox.h"
 #include "events/topology.h"
@@ -116,6 +117,8 @@ int main(int argc, char **argv)
     }
     souk_log_set_service(argv[1]);
     souk_log_threshold = (souk_log_level)souk_config_int(cfg, SOUK_CFG_LOG_LEVEL);
+    if (souk_otlp_start(cfg, argv[1]) != SOUK_OK)
+        SOUK_LOG(SOUK_LOG_WARN, "the span exporter did not start: spans are not exported");
 
     /* Signals are taken by sigwait in this thread only. */
     sigset_t signals;
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
     souk_runtime *rt = souk_runtime_start(cfg, service, (int)concurrency, &st);
     if (!rt) {
         fprintf(stderr, "souk-worker: cannot start: %s\n", souk_strerror(st));
+        souk_otlp_stop();
         souk_config_free(cfg);
         return 1;
     }
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "souk-worker: cannot start the outbox relay: %s\n", souk_strerror(st));
             souk_runtime_request_stop();
             souk_runtime_join(rt);
+            souk_otlp_stop();
             souk_config_free(cfg);
             return 1;
         }
@@ -160,6 +165,7 @@ int main(int argc, char **argv)
     /* After the consumers, whose last commits may have added outbox rows. */
     souk_relay_stop(relay);
     souk_worker_metrics_stop(metrics);
+    souk_otlp_stop(); /* after everything that ends spans */
     SOUK_LOG(SOUK_LOG_INFO, "worker stopped");
     souk_config_free(cfg);
     return 0;

@@ -10,6 +10,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/otlp.h"
 #include "workers/handler.h"
 
 static const char *const outcome_names[SOUK_OUTCOME_COUNT] = {"handled", "duplicate", "retried",
@@ -21,6 +22,11 @@ static atomic_ullong outcomes[SOUK_OUTCOME_COUNT];
 static atomic_ullong latency_buckets[BUCKETS];
 static atomic_ullong latency_count;
 static atomic_ullong latency_micros;
+
+const char *souk_worker_outcome_name(souk_worker_outcome outcome)
+{
+    return (unsigned)outcome < SOUK_OUTCOME_COUNT ? outcome_names[outcome] : "unknown";
+}
 
 void souk_worker_metrics_count(souk_worker_outcome outcome, double handler_seconds)
 {
@@ -87,6 +93,10 @@ static int serve(struct mg_connection *conn, void *data)
                 svc, PQgetvalue(res, 0, 0), svc, PQgetvalue(res, 0, 1));
         PQclear(res);
         PQfinish(db);
+    }
+    if (n < sizeof text) {
+        int t = souk_otlp_metrics_text(text + n, sizeof text - n);
+        n += t > 0 ? (size_t)t : 0;
     }
     if (n >= sizeof text)
         n = sizeof text - 1;

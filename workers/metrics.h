@@ -1,6 +1,7 @@
 /* A worker's own Prometheus counters: messages consumed, handled,
  * duplicates, retried, dead-lettered, requeued, handler latency, and its
- * outbox backlog and age, served on SOUK_METRICS_PORT at /metrics. */
+ * outbox backlog and age, and its span export counts (core/otlp.h),
+ * served on SOUK_METRICS_PORT at /metrics. */
 #ifndef SOUK_WORKERS_METRICS_H
 #define SOUK_WORKERS_METRICS_H
 
@@ -15,6 +16,9 @@ typedef enum souk_worker_outcome {
     SOUK_OUTCOME_REQUEUED,
     SOUK_OUTCOME_COUNT
 } souk_worker_outcome;
+
+/* "handled", "duplicate", "retried", "dead_lettered", "requeued". */
+const char *souk_worker_outcome_name(souk_worker_outcome outcome);
 
 /* Counts one message with its outcome and, for handled ones, the seconds
  * the handler took. Lock-free; callable from any thread. */

@@ -305,17 +305,33 @@ static int cancel_overdue(souk_order_deadline *d, PGconn *db, const char *order_
     souk_envelope cause = {0};
     snprintf(cause.correlation_id, sizeof cause.correlation_id, "%s", order_id);
     snprintf(cause.app_id, sizeof cause.app_id, "order");
+    /* Nor does any trace: the cancellation starts one of its own, whose
+     * OrderCancelled carries it to the compensations. */
+    souk_span span;
+    souk_span_start(&span, NULL, SOUK_SPAN_INTERNAL, "cancel overdue order");
+    souk_span_attr_str(&span, "souk.order_id", order_id);
+    souk_span_attr_str(&span, "souk.cancel_reason", "timed_out");
+    souk_trace_set_current(&span.ctx);
     souk_status st;
     souk_tx *tx = souk_tx_begin(db, &st);
-    if (!tx)
-        return -1;
-    souk_handler_ctx ctx = {.cfg = d->cfg, .service = SOUK_SERVICE_ORDER, .tx = tx, .msg = &cause};
-    souk_handler_result r = cancel(&ctx, "timed_out", "saga deadline passed");
-    int done = r == SOUK_HANDLE_OK && souk_tx_commit(tx) == SOUK_OK;
+    int done = 0;
+    if (tx) {
+        souk_handler_ctx ctx = {.cfg = d->cfg,
+                                .service = SOUK_SERVICE_ORDER,
+                                .tx = tx,
+                                .msg = &cause,
+                                .trace = &span.ctx};
+        souk_handler_result r = cancel(&ctx, "timed_out", "saga deadline passed");
+        done = r == SOUK_HANDLE_OK && souk_tx_commit(tx) == SOUK_OK;
+        if (!done)
+            SOUK_LOG_MSG(SOUK_LOG_ERROR, order_id, NULL, "deadline cancellation failed: %s",
+                         r == SOUK_HANDLE_OK ? souk_tx_error(tx) : ctx.error);
+        souk_tx_free(tx);
+    }
     if (!done)
-        SOUK_LOG_MSG(SOUK_LOG_ERROR, order_id, NULL, "deadline cancellation failed: %s",
-                     r == SOUK_HANDLE_OK ? souk_tx_error(tx) : ctx.error);
-    souk_tx_free(tx);
+        souk_span_fail(&span, "the cancellation did not commit");
+    souk_span_end(&span);
+    souk_trace_set_current(NULL);
     return done ? 0 : -1;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/trace.h"
 
 /* Answers larger than this are not from a payment provider. */
 #define MAX_RESPONSE_BYTES 65536
@@ -143,6 +144,27 @@ static souk_status post_json(souk_psp_client *c, const char *path, const char *k
     headers = add_header(headers, "Accept: application/json");
     headers = add_header(headers, "Expect:");
     headers = add_header(headers, key_header);
+    /* The call is a client span of the message's handling (the thread's
+     * current context), and the provider gets its context: a provider that
+     * traces joins the order's trace. */
+    const souk_trace_ctx *caller = souk_trace_current();
+    souk_trace_ctx restore;
+    if (caller)
+        restore = *caller;
+    souk_span span;
+    char name[96];
+    snprintf(name, sizeof name, "POST %s", path);
+    souk_span_start(&span, caller, SOUK_SPAN_CLIENT, name);
+    char traceparent[SOUK_TRACEPARENT_LEN + 1];
+    souk_trace_format(&span.ctx, traceparent);
+    char *trace_header = souk_asprintf("traceparent: %s", traceparent);
+    headers = add_header(headers, trace_header);
+    char *state_header = NULL;
+    if (span.ctx.tracestate[0]) {
+        state_header = souk_asprintf("tracestate: %s", span.ctx.tracestate);
+        headers = add_header(headers, state_header);
+    }
+    souk_trace_set_current(&span.ctx);
     size_t payload_len = 0;
     const char *payload =
         json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN, &payload_len);
@@ -195,8 +217,21 @@ static souk_status post_json(souk_psp_client *c, const char *path, const char *k
 out:
     SOUK_LOG(SOUK_LOG_DEBUG, "psp POST %s idempotency_key=%s: HTTP %ld, %s", path, key, http,
              souk_status_name(status));
+    souk_span_attr_str(&span, "http.request.method", "POST");
+    souk_span_attr_str(&span, "url.full", url);
+    souk_span_attr_str(&span, "souk.idempotency_key", key);
+    if (http)
+        souk_span_attr_int(&span, "http.response.status_code", http);
+    if (status != SOUK_OK) {
+        souk_span_attr_str(&span, "error.type", souk_status_name(status));
+        souk_span_fail(&span, err && errlen ? err : souk_status_name(status));
+    }
+    souk_span_end(&span);
+    souk_trace_set_current(caller ? &restore : NULL);
     json_object_put(body);
     curl_slist_free_all(headers);
+    free(state_header);
+    free(trace_header);
     free(key_header);
     free(url);
     return status;

@@ -16,6 +16,7 @@
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/trace.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
@@ -155,7 +156,45 @@ struct item {
     int settled;    /* its transaction committed, or rolled back for its own verdict */
     double seconds; /* the handler's time */
     char why[512];
+    souk_span span; /* its handling: "process <queue>", a child of the message's context */
 };
+
+/* Starts the item's process span, from its delivery to its settlement, as
+ * a child of the context the message carries (a message without a valid
+ * one starts a new trace). */
+static void start_span(struct consumer *c, struct item *it)
+{
+    souk_trace_ctx parent;
+    int has = souk_trace_parse(it->msg.traceparent, it->msg.tracestate, &parent) == 0;
+    char name[96];
+    snprintf(name, sizeof name, "process %s", c->queue);
+    souk_span *s = &it->span;
+    souk_span_start(s, has ? &parent : NULL, SOUK_SPAN_CONSUMER, name);
+    souk_span_attr_str(s, "messaging.system", "rabbitmq");
+    souk_span_attr_str(s, "messaging.operation.type", "process");
+    souk_span_attr_str(s, "messaging.operation.name", "process");
+    souk_span_attr_str(s, "messaging.destination.name", it->msg.original_exchange);
+    souk_span_attr_str(s, "messaging.destination.subscription.name", c->queue);
+    souk_span_attr_str(s, "messaging.message.id", it->msg.message_id);
+    souk_span_attr_str(s, "messaging.message.conversation_id", it->msg.correlation_id);
+    souk_span_attr_int(s, "messaging.rabbitmq.message.delivery_tag",
+                       (long long)it->delivery.delivery_tag);
+    souk_span_attr_str(s, "souk.event", it->msg.type);
+    souk_span_attr_int(s, "souk.attempts", it->msg.attempts);
+    if (it->msg.replayed > 0)
+        souk_span_attr_int(s, "souk.replayed", it->msg.replayed);
+}
+
+/* Ends the item's span with what became of the message. */
+static void end_span(struct item *it, const char *outcome, int failed)
+{
+    souk_span_attr_str(&it->span, "souk.outcome", outcome);
+    if (failed) {
+        souk_span_attr_str(&it->span, "error.type", outcome);
+        souk_span_fail(&it->span, it->why);
+    }
+    souk_span_end(&it->span);
+}
 
 /* Decodes and checks a delivery; a message that cannot be handled at all
  * (bad envelope, unknown type, not JSON, schema violation) is marked for
@@ -171,8 +210,10 @@ static void prepare(struct consumer *c, struct item *it)
     it->checked = 0;
     it->settled = 0;
     it->payload = NULL;
-    if (souk_envelope_decode(&it->delivery.message, exchange, &it->msg, it->why, sizeof it->why) !=
-        SOUK_OK) {
+    souk_status decoded =
+        souk_envelope_decode(&it->delivery.message, exchange, &it->msg, it->why, sizeof it->why);
+    start_span(c, it);
+    if (decoded != SOUK_OK) {
         if (!souk_uuid_valid(it->msg.message_id))
             souk_uuid_v4(it->msg.message_id);
         if (!it->msg.type[0])
@@ -267,10 +308,13 @@ static int handle_in_transaction(struct consumer *c, souk_tx *tx, struct item *i
                             .tx = tx,
                             .msg = &it->msg,
                             .payload = it->payload,
-                            .service_state = c->service_state};
+                            .service_state = c->service_state,
+                            .trace = &it->span.ctx};
+    souk_trace_set_current(&it->span.ctx); /* its log lines carry its trace */
     double started = souk_monotonic_seconds();
     souk_handler_result result = c->def->handlers[it->type](&ctx);
     it->seconds = souk_monotonic_seconds() - started;
+    souk_trace_set_current(NULL);
     const char *delay = souk_config_str(c->cfg, SOUK_CFG_FAULT_HANDLER_DELAY_MS);
     if (delay[0])
         sleep_ms(strtol(delay, NULL, 10));
@@ -433,6 +477,7 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
     uint64_t ack_upto = 0; /* tag of the latest delivery whose ack is deferred */
     for (int i = 0; i < count; i++) {
         struct item *it = &items[i];
+        souk_trace_set_current(&it->span.ctx);
         souk_status st = SOUK_OK;
         switch (it->verdict) {
         case ITEM_OK:
@@ -451,8 +496,10 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
                                                       [ITEM_RETRY] = SOUK_OUTCOME_RETRIED,
                                                       [ITEM_REJECT] = SOUK_OUTCOME_DEAD_LETTERED,
                                                       [ITEM_HANDLE] = SOUK_OUTCOME_DEAD_LETTERED};
-        souk_worker_metrics_count(st == SOUK_OK ? counted[it->verdict] : SOUK_OUTCOME_REQUEUED,
-                                  it->seconds);
+        souk_worker_outcome outcome = st == SOUK_OK ? counted[it->verdict] : SOUK_OUTCOME_REQUEUED;
+        souk_worker_metrics_count(outcome, it->seconds);
+        end_span(it, souk_worker_outcome_name(outcome),
+                 outcome != SOUK_OUTCOME_HANDLED && outcome != SOUK_OUTCOME_DUPLICATE);
         if (st == SOUK_OK) {
             /* Tags on one channel grow with each delivery, so a multiple
              * ack of this one covers the deferred ones before it. */
@@ -471,6 +518,7 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
         }
         broken |= rc != AMQP_STATUS_OK;
     }
+    souk_trace_set_current(NULL);
     if (ack_upto)
         broken |= amqp_basic_ack(state, SOUK_AMQP_CHANNEL, ack_upto, 1) != AMQP_STATUS_OK;
     if (backoff)

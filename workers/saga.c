@@ -44,7 +44,8 @@ souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
                             .correlation_id = ctx->msg->correlation_id,
                             .causation_id = ctx->msg->message_id,
                             .request_id = ctx->msg->request_id,
-                            .payload = payload};
+                            .payload = payload,
+                            .trace = ctx->trace};
     souk_status st = souk_tx_emit(ctx->tx, &ev, id);
     json_object_put(payload);
     if (st != SOUK_OK) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/trace.h"
 #include "events/envelope.h"
 #include "tests/support/broker.h"
 #include "tests/support/harness.h"
@@ -49,6 +50,10 @@ static void put_dead_letter(struct dead_letter *d, const char *type, const char 
     souk_uuid_v4(d->order);
     snprintf(d->body, sizeof d->body, "{\"order_id\":\"%s\"}", d->order);
     d->env = th_envelope(d->order, type, d->body);
+    souk_trace_ctx trace;
+    souk_trace_root(&trace);
+    souk_trace_format(&trace, d->env.traceparent);
+    snprintf(d->env.tracestate, sizeof d->env.tracestate, "souk-test=1");
     d->env.attempts = 3;
     snprintf(d->env.error, sizeof d->env.error, "retries exhausted: provider timeout");
     snprintf(d->env.first_failure, sizeof d->env.first_failure, "2026-11-22T10:00:00.000Z");
@@ -122,6 +127,9 @@ static void assert_replayed_copy(json_object *message, const struct dead_letter 
     cr_assert_null(header(message, "x-souk-original-exchange"));
     cr_assert_null(header(message, "x-souk-first-failure"));
     cr_assert_str_eq(json_object_get_string(json_object_object_get(message, "payload")), d->body);
+    /* the replay joins the message's trace: its context as it was */
+    cr_assert_str_eq(json_object_get_string(header(message, "traceparent")), d->env.traceparent);
+    cr_assert_str_eq(json_object_get_string(header(message, "tracestate")), "souk-test=1");
 }
 
 /* How often needle occurs in out. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/trace.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
 #include "events/tx.h"
@@ -92,6 +93,127 @@ Test(messaging, outbox_events_reach_the_subscriber_exactly_once)
     cr_assert_eq(th_wait_pg_long(PENDING_SQL, order, 0, 10000), 0);
     th_sleep_ms(500); /* nothing more arrives afterwards */
     cr_assert_eq(th_pg_long(COUNT_SQL, order), 40);
+}
+
+/* The first row's column of a one-parameter query as the superuser ("" when
+ * none or NULL), into out. */
+static void pg_text(const char *sql, const char *param, char *out, size_t cap)
+{
+    PGconn *db = th_pg_admin();
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
+    snprintf(out, cap, "%s",
+             PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 ? PQgetvalue(res, 0, 0)
+                                                                          : "");
+    PQclear(res);
+    PQfinish(db);
+}
+
+/* Takes messages off queue until one of order_id comes, waiting up to
+ * 15 s; NULL when none came. */
+static json_object *take_one(const char *queue, const char *order_id)
+{
+    for (int i = 0; i < 150; i++) {
+        json_object *taken = th_queue_take(queue, 10);
+        for (size_t k = 0; taken && k < json_object_array_length(taken); k++) {
+            json_object *message = json_object_array_get_idx(taken, k);
+            json_object *props = json_object_object_get(message, "properties");
+            const char *id =
+                json_object_get_string(json_object_object_get(props, "correlation_id"));
+            if (id && strcmp(id, order_id) == 0) {
+                json_object_get(message);
+                json_object_put(taken);
+                return message;
+            }
+        }
+        json_object_put(taken);
+        th_sleep_ms(100);
+    }
+    return NULL;
+}
+
+static const char *header_text(json_object *message, const char *key);
+
+#define TRACE_ID    "4bf92f3577b34da6a3ce929d0e0e4736"
+#define CALLER_SPAN "00f067aa0ba902b7"
+#define ROW_SQL(col)                                                                               \
+    "SELECT " col " FROM orders.outbox WHERE correlation_id = $1 ORDER BY id LIMIT 1"
+
+Test(messaging, an_event_carries_its_trace_context_from_the_outbox_row_to_the_consumer)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    souk_trace_ctx caller;
+    cr_assert_eq(souk_trace_parse("00-" TRACE_ID "-" CALLER_SPAN "-01", "souk-test=1", &caller), 0);
+    PGconn *db = th_pg_as("souk_orders", "souk_orders");
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    cr_assert_not_null(tx);
+    json_object *payload = order_created(order);
+    souk_outbox_event ev = {.type = SOUK_EVENT_ORDER_CREATED,
+                            .correlation_id = order,
+                            .payload = payload,
+                            .trace = &caller};
+    cr_assert_eq(souk_tx_emit(tx, &ev, NULL), SOUK_OK, "%s", souk_tx_error(tx));
+    cr_assert_eq(souk_tx_notify_relays(tx, SOUK_SCHEMA_ORDERS), SOUK_OK);
+    cr_assert_eq(souk_tx_commit(tx), SOUK_OK);
+    souk_tx_free(tx);
+    PQfinish(db);
+    json_object_put(payload);
+
+    /* the row: the message's own span, a child of the emitting one */
+    char traceparent[128], tracestate[128], parent[64];
+    pg_text(ROW_SQL("traceparent"), order, traceparent, sizeof traceparent);
+    pg_text(ROW_SQL("tracestate"), order, tracestate, sizeof tracestate);
+    pg_text(ROW_SQL("parent_span_id"), order, parent, sizeof parent);
+    souk_trace_ctx row;
+    cr_assert_eq(souk_trace_parse(traceparent, NULL, &row), 0, "row traceparent '%s'", traceparent);
+    cr_assert_eq(strncmp(traceparent, "00-" TRACE_ID "-", 36), 0, "%s", traceparent);
+    cr_assert_neq(strncmp(traceparent + 36, CALLER_SPAN, 16), 0, "the publish has its own span");
+    cr_assert_str_eq(parent, CALLER_SPAN);
+    cr_assert_str_eq(tracestate, "souk-test=1");
+
+    /* the relay publishes the row's context, not one of its own */
+    start_worker("order", NULL, "t-msg-trace-relay");
+    json_object *message = take_one("inventory-service", order);
+    cr_assert_not_null(message, "the event never reached inventory-service");
+    cr_assert_str_eq(header_text(message, "traceparent"), traceparent);
+    cr_assert_str_eq(header_text(message, "tracestate"), "souk-test=1");
+    json_object_put(message);
+}
+
+Test(messaging, a_handler_s_events_are_children_of_its_message_s_process_span)
+{
+    char order[37];
+    souk_uuid_v4(order);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/schemas/CartCheckedOut/valid/full.json", SOUK_SOURCE_DIR);
+    json_object *payload = json_object_from_file(path);
+    cr_assert_not_null(payload);
+    json_object_object_add(payload, "order_id", json_object_new_string(order));
+    souk_envelope env = th_envelope(
+        order, "CartCheckedOut", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    snprintf(env.traceparent, sizeof env.traceparent, "00-%s-%s-01", TRACE_ID, CALLER_SPAN);
+    th_publish("CartCheckedOut", "", &env);
+    start_worker("order", NULL, "t-msg-trace-child");
+    cr_assert_eq(th_wait_pg_long("SELECT count(*) FROM orders.outbox WHERE correlation_id = $1 "
+                                 "AND type = 'OrderCreated'",
+                                 order, 1, 30000),
+                 1);
+    char traceparent[128], parent[64];
+    pg_text(ROW_SQL("traceparent"), order, traceparent, sizeof traceparent);
+    pg_text(ROW_SQL("parent_span_id"), order, parent, sizeof parent);
+    cr_assert_eq(strncmp(traceparent, "00-" TRACE_ID "-", 36), 0, "the trace goes on: %s",
+                 traceparent);
+    cr_assert_eq(strlen(parent), 16);
+    cr_assert_str_neq(parent, CALLER_SPAN, "the event's parent is the handling, not the publish");
+    cr_assert_neq(strncmp(traceparent + 36, parent, 16), 0);
+    /* the handler's log line names that very span */
+    char span[64];
+    snprintf(span, sizeof span, "trace_id=%s span_id=%s", TRACE_ID, parent);
+    cr_assert(th_wait_log("t-msg-trace-child", "order created", span, 5000),
+              "the handler's line does not carry its process span (%s)", span);
+    json_object_put(payload);
 }
 
 Test(messaging, sent_outbox_rows_are_purged_after_the_retention)
@@ -320,6 +442,8 @@ Test(messaging, a_poison_message_is_dead_lettered_after_its_retries_while_others
     json_object *payload = order_created(poison);
     souk_envelope bad = th_envelope(
         poison, "OrderCreated", json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    snprintf(bad.traceparent, sizeof bad.traceparent, "00-%s-%s-01", TRACE_ID, CALLER_SPAN);
+    snprintf(bad.tracestate, sizeof bad.tracestate, "souk-test=1");
     th_publish("OrderCreated", "", &bad);
     char others[5][37];
     for (int i = 0; i < 5; i++) {
@@ -344,6 +468,13 @@ Test(messaging, a_poison_message_is_dead_lettered_after_its_retries_while_others
     cr_assert_str_eq(json_object_get_string(json_object_object_get(props, "message_id")),
                      bad.message_id);
     cr_assert_eq(th_pg_long(COUNT_SQL, poison), 0);
+    /* every retry kept the message's context, and each attempt's lines carry its trace */
+    cr_assert_str_eq(header_text(dead, "traceparent"), bad.traceparent);
+    cr_assert_str_eq(header_text(dead, "tracestate"), "souk-test=1");
+    const char *lines[] = {"attempt=1", "attempt=2", "dead-lettered"};
+    for (int i = 0; i < 3; i++)
+        cr_assert(th_wait_log("t-msg-poison", lines[i], "trace_id=" TRACE_ID, 5000),
+                  "no '%s' line with the message's trace", lines[i]);
     json_object_put(dead);
     json_object_put(payload);
 }

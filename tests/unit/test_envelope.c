@@ -84,6 +84,8 @@ Test(envelope, every_header_fits_and_a_replay_count_round_trips)
     strcpy(in.first_failure, "2026-11-22T10:00:00.000Z");
     strcpy(in.original_exchange, "StockReserved");
     in.replayed = 2;
+    strcpy(in.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    strcpy(in.tracestate, "souk=1");
     amqp_table_entry_t entries[SOUK_ENVELOPE_MAX_HEADERS];
     amqp_message_t m = as_message(&in, entries);
     cr_assert_eq(m.properties.headers.num_entries, SOUK_ENVELOPE_MAX_HEADERS);
@@ -93,6 +95,8 @@ Test(envelope, every_header_fits_and_a_replay_count_round_trips)
     cr_assert_eq(out.replayed, 2);
     cr_assert_eq(out.attempts, 3);
     cr_assert_str_eq(out.occurred_at, "2026-11-22T10:00:00.123Z");
+    cr_assert_str_eq(out.traceparent, in.traceparent, "the trace context travels as it came");
+    cr_assert_str_eq(out.tracestate, "souk=1");
     souk_envelope_clear(&out);
 
     /* a message never replayed carries no such header */

@@ -1,0 +1,2 @@
+-- Each event keeps the trace context it was emitted in.
+\ir ../common/outbox_trace.sql
