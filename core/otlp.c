@@ -42,6 +42,7 @@ static struct {
     struct packed *queue[SOUK_OTLP_QUEUE_CAP]; /* a ring */
     size_t head, count;
     int stop;
+    struct timespec stop_deadline; /* at stop, what is still queued then is dropped */
     char *url;
     char service[64];
     char host[128];
@@ -275,6 +276,13 @@ static void *export_main(void *arg)
             }
         }
         int stopping = ex.stop;
+        int late = 0;
+        if (stopping) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            late = now.tv_sec > ex.stop_deadline.tv_sec || (now.tv_sec == ex.stop_deadline.tv_sec &&
+                                                            now.tv_nsec > ex.stop_deadline.tv_nsec);
+        }
         size_t n = ex.count < SOUK_OTLP_BATCH ? ex.count : SOUK_OTLP_BATCH;
         for (size_t i = 0; i < n; i++) {
             batch[i] = ex.queue[ex.head];
@@ -287,8 +295,9 @@ static void *export_main(void *arg)
             break;
         if (n > 0) {
             char why[160] = "no curl handle";
-            /* at stop, a collector that just failed is not waited for again */
-            int ok = curl && !(stopping && failing) &&
+            /* at stop, a collector that just failed, or has had its time,
+             * is not waited for again: a process stops within seconds */
+            int ok = curl && !(stopping && (failing || late)) &&
                      export_batch(curl, headers, batch, n, why, sizeof why) == 0;
             atomic_fetch_add(ok ? &exported : &dropped_failed, (unsigned long long)n);
             if (!ok && !failing)
@@ -350,6 +359,8 @@ void souk_otlp_stop(void)
     if (!souk_otlp_enabled())
         return;
     pthread_mutex_lock(&ex.lock);
+    clock_gettime(CLOCK_MONOTONIC, &ex.stop_deadline);
+    ex.stop_deadline.tv_sec += SOUK_OTLP_TIMEOUT_MS / 1000;
     ex.stop = 1; /* submit drops from now on */
     atomic_store(&enabled, 0);
     pthread_cond_signal(&ex.wake);

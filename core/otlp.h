@@ -33,8 +33,9 @@ souk_status souk_otlp_start(const souk_config *cfg, const char *service)
 souk_status souk_otlp_start_url(const char *base_url, const char *service)
     __attribute__((warn_unused_result));
 
-/* Exports what is queued (unless the last export failed: then it is
- * dropped) and stops the thread. Spans ended afterwards are not recorded.
+/* Exports what is queued (unless the last export failed, or for longer
+ * than SOUK_OTLP_TIMEOUT_MS: the rest is then dropped) and stops the
+ * thread. Spans ended afterwards are not recorded.
  * Safe to call when the exporter never started. */
 void souk_otlp_stop(void);
 

@@ -121,7 +121,8 @@ void souk_span_start(souk_span *s, const souk_trace_ctx *parent, souk_span_kind 
                      const char *name);
 
 /* Starts s as a span whose context and parent are already known (the
- * outbox relay's publish span, whose id the message carries). */
+ * outbox relay's publish span, whose id the message carries); ctx may be
+ * &s->ctx, parent_id NULL for a root. */
 void souk_span_start_as(souk_span *s, const souk_trace_ctx *ctx, const uint8_t parent_id[8],
                         souk_span_kind kind, const char *name, uint64_t start_ns);
 

@@ -152,9 +152,9 @@ static souk_status post_json(souk_psp_client *c, const char *path, const char *k
     if (caller)
         restore = *caller;
     souk_span span;
-    char name[96];
-    snprintf(name, sizeof name, "POST %s", path);
-    souk_span_start(&span, caller, SOUK_SPAN_CLIENT, name);
+    souk_span_start(&span, caller, SOUK_SPAN_CLIENT, "POST");
+    if (span.recording)
+        snprintf(span.name, sizeof span.name, "POST %s", path);
     char traceparent[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&span.ctx, traceparent);
     char *trace_header = souk_asprintf("traceparent: %s", traceparent);

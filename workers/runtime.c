@@ -16,6 +16,7 @@
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/otlp.h"
 #include "core/trace.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
@@ -166,8 +167,9 @@ static void start_span(struct consumer *c, struct item *it)
 {
     souk_trace_ctx parent;
     int has = souk_trace_parse(it->msg.traceparent, it->msg.tracestate, &parent) == 0;
-    char name[96];
-    snprintf(name, sizeof name, "process %s", c->queue);
+    char name[96] = ""; /* named only when it is exported: no cost otherwise */
+    if (souk_otlp_enabled())
+        snprintf(name, sizeof name, "process %s", c->queue);
     souk_span *s = &it->span;
     souk_span_start(s, has ? &parent : NULL, SOUK_SPAN_CONSUMER, name);
     souk_span_attr_str(s, "messaging.system", "rabbitmq");
