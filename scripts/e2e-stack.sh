@@ -17,6 +17,9 @@ export SOUK_RATE_LIMIT_RPS=40 SOUK_RATE_LIMIT_BURST=80
 export SOUK_LOGIN_LIMIT_PER_MIN=30
 export SOUK_SAGA_DEADLINE_S="${SOUK_E2E_SAGA_DEADLINE_S:-60}"
 export SOUK_CATALOG_CACHE_TTL_MS=2000
+# Every process exports its spans to the port where test_trace runs its
+# OTLP receiver (and, the rest of the time, to nobody: the collector is down).
+export SOUK_OTLP_URL="http://127.0.0.1:$SOUK_OTLP_TEST_PORT"
 case "${1:-}" in
     start)
         procs_start_all

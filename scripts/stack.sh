@@ -91,6 +91,11 @@ stack_use_profile() {
         SOUK_GATEWAY_PORT="${SOUK_TEST_GATEWAY_PORT:-26781}"
         SOUK_HTTPS_PORT="${SOUK_TEST_HTTPS_PORT:-26783}"
         SOUK_PSP_PORT="${SOUK_TEST_PSP_PORT:-26790}"
+        # The OTLP collector the e2e stack exports its spans to: a receiver
+        # that tests/e2e/test_trace.c runs while it checks a trace (nobody
+        # listens otherwise: every other test runs with the collector down).
+        # Next to the stack's HTTP port, so that stacks on other ports do not meet.
+        SOUK_OTLP_TEST_PORT="${SOUK_TEST_OTLP_PORT:-$((SOUK_HTTP_PORT + 4))}"
     else
         SOUK_STATE="${SOUK_STATE:-$SOUK_ROOT/.souk/dev}"
         SOUK_BUILD_DIR="${SOUK_BUILD_DIR:-$SOUK_ROOT/build/release}"
@@ -640,6 +645,7 @@ test_export_env() {
     export SOUK_TEST_GATEWAY_URL="$SOUK_URL" SOUK_TEST_TLS_URL="$SOUK_TLS_URL"
     export SOUK_TEST_TLS_CA="$SOUK_STATE/tls/cert.pem"
     export SOUK_TEST_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
+    export SOUK_TEST_OTLP_PORT="$SOUK_OTLP_TEST_PORT"
     export SOUK_LOG_LEVEL="${SOUK_LOG_LEVEL:-info}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
