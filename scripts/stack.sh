@@ -482,9 +482,12 @@ tls_ensure() {
 # inside a main file for a foreground nginx with its files in the state
 # folder) and prints its path.
 front_config() {
-    local dir="$SOUK_STATE/front"
-    mkdir -p "$dir/tmp" "$SOUK_STATE/logs"
-    chown nobody:nogroup "$dir/tmp" 2>/dev/null || true
+    local dir="$SOUK_STATE/front" tmp
+    # nginx's workers run as nobody when we are root: their buffer files go
+    # where the unprivileged servers can reach (see server_state)
+    tmp="$(server_state)/front-tmp"
+    mkdir -p "$dir" "$tmp" "$SOUK_STATE/logs"
+    chown nobody:nogroup "$tmp" 2>/dev/null || true
     FRONT_ADDRESS=127.0.0.1 FRONT_HTTP_PORT="$SOUK_HTTP_PORT" \
         FRONT_HTTPS_PORT="$SOUK_HTTPS_PORT" FRONT_UPSTREAM="127.0.0.1:$SOUK_GATEWAY_PORT" \
         FRONT_TLS_CERT="$SOUK_STATE/tls/cert.pem" FRONT_TLS_KEY="$SOUK_STATE/tls/key.pem" \
@@ -506,11 +509,11 @@ error_log $SOUK_STATE/logs/front-error.log warn;
 events { worker_connections $((files / 2 - 32)); }
 http {
     access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
     include $dir/souk.conf;
 }
 EOF
