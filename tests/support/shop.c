@@ -16,7 +16,7 @@ long ts_call_at(const char *base, const char *method, const char *path, const ch
     snprintf(url, sizeof url, "%s%s", base, path);
     const char *all[12];
     int n = 0;
-    char auth[2048];
+    char auth[2048 + 64]; /* tokens live in buffers of 2048 */
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         all[n++] = auth;
