@@ -154,6 +154,39 @@ build_tree() {
     ln -sf "$dir/compile_commands.json" "$SOUK_ROOT/compile_commands.json" 2>/dev/null || true
 }
 
+# The ThreadSanitizer tree (SOUK_TSAN, no Criterion tests: Criterion cannot
+# start under TSan, its boxfort arena wants addresses TSan's shadow memory
+# holds): every Souk program for `souk test --tsan`, or only the targets
+# named (souk-tsan-scenarios for the tsan_scenarios test of `souk test`).
+build_tsan_tree() {
+    local dir="$1"
+    shift
+    local targets=()
+    [[ $# -gt 0 ]] && targets=(--target "$@")
+    cmake -S "$SOUK_ROOT" -B "$dir" -DSOUK_TSAN=ON -DSOUK_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        >/dev/null || die "cmake configure (ThreadSanitizer) failed"
+    cmake --build "$dir" -j"$(nproc)" "${targets[@]}" >"$dir/build.log" 2>&1 \
+        || { tail -50 "$dir/build.log" >&2; die "ThreadSanitizer build failed (full log: $dir/build.log)"; }
+}
+
+# Prints every ThreadSanitizer report the processes of a run left in
+# folder (TSAN_OPTIONS log_path) and returns 1 when there is one.
+tsan_reports() {
+    local folder="$1" reports
+    shopt -s nullglob
+    reports=("$folder"/tsan.*)
+    shopt -u nullglob
+    [[ ${#reports[@]} -eq 0 ]] && { echo "souk test --tsan: no ThreadSanitizer report"; return 0; }
+    echo "souk test --tsan: failed: ${#reports[@]} process(es) reported races or lock misuse:" >&2
+    local f
+    for f in "${reports[@]}"; do
+        echo "--- $f" >&2
+        grep -E '^(WARNING|SUMMARY): ThreadSanitizer' "$f" | sort | uniq -c >&2
+    done
+    echo "(the full reports, with stacks, are in those files)" >&2
+    return 1
+}
+
 port_taken() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
