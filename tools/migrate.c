@@ -617,6 +617,14 @@ souk_status souk_migrate_run(const souk_migrate_options *options, souk_migrate_r
     err[0] = '\0';
     plan p = {0};
     souk_status st = SOUK_OK;
+    /* a mistyped folder must not read as "nothing to apply" */
+    DIR *top = opendir(options->sql_dir);
+    if (!top) {
+        fail(err, errlen, "%s: cannot open the migrations folder: %s", options->sql_dir,
+             strerror(errno));
+        return SOUK_EINVAL;
+    }
+    closedir(top);
     for (int s = 0; s < SOUK_SCHEMA_COUNT && st == SOUK_OK; s++)
         st = scan_schema(options->sql_dir, (souk_db_schema)s, &p, err, errlen);
     if (st != SOUK_OK) {

@@ -33,8 +33,8 @@ typedef struct souk_migrate_report {
 
 /* Sets up the roles and schemas and applies what is pending. Returns
  * SOUK_OK; SOUK_ECONFLICT when a recorded migration's file changed (or was
- * renamed); SOUK_EINVAL for a malformed sql/ folder (two files of one
- * version, an unknown psql command, a missing include); SOUK_EDB when a
+ * renamed); SOUK_EINVAL for a missing or malformed sql/ folder (two files
+ * of one version, an unknown psql command, a missing include); SOUK_EDB when a
  * migration failed (its transaction rolled back, the ones before it stay
  * recorded); SOUK_EDB_UNAVAILABLE when the server cannot be reached. err
  * receives one line naming the file and the reason. report may be NULL. */

@@ -276,6 +276,13 @@ Test(migrate, a_malformed_folder_applies_nothing)
     expect_stopped("have the same version", "1", "0");
 }
 
+Test(migrate, a_migrations_folder_that_does_not_exist_is_an_error_not_nothing_to_do)
+{
+    const char *out;
+    cr_assert_eq(run_migrate_in("/nonexistent/sql", &out), 1, "%s", out);
+    cr_assert(strstr(out, "/nonexistent/sql: cannot open the migrations folder"), "%s", out);
+}
+
 Test(migrate, the_project_migrations_apply_to_an_empty_database_once)
 {
     const char *out;
