@@ -24,6 +24,7 @@
 #include "events/amqp.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
+#include "events/tx.h"
 #include "events/publisher.h"
 
 static double now_s(void)
@@ -262,22 +263,22 @@ static PGconn *inventory_db(const souk_config *cfg)
 static void add_events(PGconn *db, const char *order_id, long count)
 {
     json_object *payload = stock_released(order_id);
-    exec_or_die(db, "BEGIN");
-    for (long i = 0; i < count; i++) {
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    for (long i = 0; tx && i < count; i++) {
         souk_outbox_event ev = {
             .type = SOUK_EVENT_STOCK_RELEASED, .correlation_id = order_id, .payload = payload};
-        char err[256];
-        if (souk_outbox_add(db, &ev, NULL, err, sizeof err) != SOUK_OK) {
-            fprintf(stderr, "bench: outbox add failed: %s\n", err);
-            exit(1);
-        }
+        if (souk_tx_emit(tx, &ev, NULL) != SOUK_OK)
+            break;
     }
     /* The inventory worker relays it: wake it across processes. */
-    if (souk_outbox_notify_relays(db, SOUK_SCHEMA_INVENTORY) != SOUK_OK) {
-        fprintf(stderr, "bench: NOTIFY inventory_outbox failed: %s", PQerrorMessage(db));
+    if (!tx || souk_tx_notify_relays(tx, SOUK_SCHEMA_INVENTORY) != SOUK_OK ||
+        souk_tx_commit(tx) != SOUK_OK) {
+        fprintf(stderr, "bench: adding outbox rows failed: %s\n",
+                tx ? souk_tx_error(tx) : souk_strerror(st));
         exit(1);
     }
-    exec_or_die(db, "COMMIT");
+    souk_tx_free(tx);
     json_object_put(payload);
 }
 

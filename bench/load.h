@@ -92,8 +92,9 @@ struct load_order {
     double scheduled; /* monotonic seconds */
     double next_at;   /* when to send the next request */
     double final_at;
-    int busy; /* a request is in flight */
-    int attempts;
+    int busy;          /* a request is in flight */
+    int attempts;      /* of the POST /orders */
+    int poll_failures; /* consecutive failed polls */
     long long total_minor;
 };
 

@@ -9,12 +9,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/load_run.h"
 #include "bench/load_setup.h"
 #include "core/mem.h"
 
-static const char *const check_names[LOAD_CHECKS] = {"checkouts_accepted", "orders_final",
-                                                     "no_oversell",        "money_balances",
-                                                     "outboxes_drained",   "dlqs_empty"};
+/* The database checks' names come from load_db_checks. */
+static const char *const check_names[LOAD_CHECKS] = {[LOAD_CHECK_ACCEPTED] = "checkouts_accepted",
+                                                     [LOAD_CHECK_FINAL] = "orders_final",
+                                                     [LOAD_CHECK_OUTCOMES] = "outcomes_expected",
+                                                     [LOAD_CHECK_STOCK] = "no_oversell",
+                                                     [LOAD_CHECK_MONEY] = "money_balances",
+                                                     [LOAD_CHECK_OUTBOX] = "outboxes_drained",
+                                                     [LOAD_CHECK_DLQ] = "dlqs_empty"};
 
 static double now_s(void)
 {
@@ -148,6 +154,8 @@ void load_checks_start(load_checks *k, const struct load_opts *o)
     memset(k, 0, sizeof *k);
     for (int i = 0; i < LOAD_CHECKS; i++)
         k->c[i].name = check_names[i];
+    for (int i = 0; i < LOAD_DB_CHECKS; i++)
+        k->c[LOAD_CHECK_DB_FIRST + i].name = load_db_checks[i].name;
     char err[256];
     if (o->mgmt_url && o->mgmt_url[0])
         k->before_known = queue_depths(o, &k->before, &k->before_count, err, sizeof err) == 0;
@@ -257,6 +265,34 @@ static int check_money(struct load_check *c, load_db *db, const struct load_resu
     return paid == owed;
 }
 
+/* One of load_db_checks: passed when it found no violation; the detail
+ * counts what it examined and names each violation and one offender. */
+static int check_db(struct load_check *c, load_db *db, const struct load_db_check *check,
+                    const struct load_results *r)
+{
+    if (!db) {
+        set(c, LOAD_CHECK_SKIPPED, "needs --pg");
+        return 1;
+    }
+    struct load_db_finding f;
+    char err[256];
+    if (load_db_check_run(db, check, r, &f, err, sizeof err) != 0) {
+        set(c, LOAD_CHECK_FAILED, "query failed: %s", err);
+        return 0;
+    }
+    set(c, LOAD_CHECK_PASSED, "%lld %s, none off", f.examined, check->examined);
+    for (int i = 0; i < check->violations; i++) {
+        if (f.count[i] == 0)
+            continue;
+        if (c->state == LOAD_CHECK_PASSED)
+            set(c, LOAD_CHECK_FAILED, "%lld %s:", f.examined, check->examined);
+        append(c, " %lld %s;", f.count[i], check->violation[i]);
+    }
+    if (c->state == LOAD_CHECK_FAILED && f.sample[0])
+        append(c, " e.g. order %s", f.sample);
+    return c->state == LOAD_CHECK_PASSED;
+}
+
 static int check_outbox(struct load_check *c, load_db *db)
 {
     if (!db) {
@@ -282,8 +318,31 @@ static int check_outbox(struct load_check *c, load_db *db)
     return c->state == LOAD_CHECK_PASSED;
 }
 
+static const char *const scenario_names[LOAD_SCENARIOS] = {"happy", "tok_decline", "out of stock",
+                                                           "country AQ"};
+
+static void check_outcomes(struct load_check *c, const struct load_results *r)
+{
+    long final = r->completed;
+    for (int i = 0; i < LOAD_REASONS; i++)
+        final += r->cancelled[i];
+    set(c, r->unexpected == 0 ? LOAD_CHECK_PASSED : LOAD_CHECK_FAILED,
+        "%ld of %ld final orders ended as their scenario says", final - r->unexpected, final);
+    int shown = 0;
+    for (size_t i = 0; i < r->count && shown < 3 && r->unexpected > 0; i++) {
+        const struct load_order *o = r->orders[i];
+        if (!load_run_expected(o) &&
+            (o->outcome == LOAD_COMPLETED || o->outcome == LOAD_CANCELLED)) {
+            append(c, "%s %s (%s) %s", shown ? "," : ":", o->order_id, scenario_names[o->scenario],
+                   o->outcome == LOAD_COMPLETED ? "COMPLETED" : load_reason_name(o->reason));
+            shown++;
+        }
+    }
+}
+
 static void check_orders(load_checks *k, const struct load_results *r)
 {
+    check_outcomes(&k->c[LOAD_CHECK_OUTCOMES], r);
     set(&k->c[LOAD_CHECK_ACCEPTED],
         r->not_accepted == 0 && r->started > 0 ? LOAD_CHECK_PASSED : LOAD_CHECK_FAILED,
         "%ld of %ld checkouts accepted", r->accepted, r->started);
@@ -318,6 +377,8 @@ int load_checks_run(load_checks *k, const struct load_opts *o, const struct load
     for (;;) {
         int ok = check_stock(&k->c[LOAD_CHECK_STOCK], w, h, r->stuck > 0);
         ok &= check_money(&k->c[LOAD_CHECK_MONEY], db, r);
+        for (int i = 0; i < LOAD_DB_CHECKS; i++)
+            ok &= check_db(&k->c[LOAD_CHECK_DB_FIRST + i], db, &load_db_checks[i], r);
         ok &= check_outbox(&k->c[LOAD_CHECK_OUTBOX], db);
         if (ok || now_s() >= deadline)
             break;

@@ -3,12 +3,31 @@
  *   checkouts_accepted  every checkout got its 202 (after retries)
  *   orders_final        every accepted order reached COMPLETED or CANCELLED
  *                       within the per-order timeout
+ *   outcomes_expected   every final order ended as its scenario says (happy
+ *                       COMPLETED; tok_decline, the product without stock,
+ *                       country AQ: CANCELLED with that reason)
  *   no_oversell         per product, via the API: on_hand >= 0, on_hand +
  *                       sold = initial stock, reserved = 0, sold = orders
  *                       of it seen COMPLETED (at least that many when some
  *                       order was stuck: it may complete after its timeout)
  *   money_balances      (--pg) captured minus refunded = total_minor of the
  *                       COMPLETED orders, over this run's order ids
+ *   (--pg) per order of the run, nothing lost and nothing doubled, from
+ *   each service's own tables (load_db_checks in load_db.c):
+ *   one_order_per_checkout  each key has its one checkout row naming the
+ *                       order the client was given, that order exists, and
+ *                       the run's customers have no other order
+ *   cancelled_not_charged   a CANCELLED order keeps no money (captured
+ *                       minus refunded is 0)
+ *   charged_once        at most one payment per order, of the order's
+ *                       total, refunded whole or not at all; a COMPLETED
+ *                       order paid exactly its total
+ *   shipped_once        one shipment per COMPLETED order, none for a
+ *                       CANCELLED one
+ *   sold_once           a COMPLETED order's reservations sold for its
+ *                       lines, a CANCELLED order sold nothing, no final
+ *                       order still holds stock
+ *   notified_once       each final order announced once, with its outcome
  *   outboxes_drained    (--pg) no outbox row left with sent_at NULL
  *   dlqs_empty          (management API) no *.dlq queue gained a message
  *                       during the run; messages already there before the
@@ -25,9 +44,11 @@
 enum {
     LOAD_CHECK_ACCEPTED,
     LOAD_CHECK_FINAL,
+    LOAD_CHECK_OUTCOMES,
     LOAD_CHECK_STOCK,
     LOAD_CHECK_MONEY,
-    LOAD_CHECK_OUTBOX,
+    LOAD_CHECK_DB_FIRST, /* then the LOAD_DB_CHECKS of load_db_checks, in order */
+    LOAD_CHECK_OUTBOX = LOAD_CHECK_DB_FIRST + LOAD_DB_CHECKS,
     LOAD_CHECK_DLQ,
     LOAD_CHECKS
 };

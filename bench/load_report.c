@@ -138,7 +138,7 @@ void load_report_text(FILE *out, const struct load_report *rep)
     fprintf(out, "invariants\n");
     for (int i = 0; i < LOAD_CHECKS; i++) {
         const struct load_check *c = &rep->checks->c[i];
-        fprintf(out, "  %s %-19s %s\n", state_word(c->state), c->name, c->detail);
+        fprintf(out, "  %s %-22s %s\n", state_word(c->state), c->name, c->detail);
     }
     fprintf(out, "%s\n", rep->ok ? "result: every invariant holds" : "result: INVARIANT FAILED");
 }

@@ -13,7 +13,11 @@
 
 #include "core/mem.h"
 
-#define ORDER_ATTEMPTS 8
+/* Retries of a POST /orders back off exponentially from the first delay
+ * up to the cap (a Retry-After wins, up to its own cap). */
+#define RETRY_FIRST_S     0.1
+#define RETRY_CAP_S       2.0
+#define RETRY_AFTER_CAP_S 10.0
 
 struct load_driver {
     const struct load_opts *o;
@@ -29,6 +33,7 @@ struct load_driver {
     unsigned long long rng;
     long seq;
     long completed_at_tick;
+    long errors_at_tick;
     char order_path[80];
 };
 
@@ -93,7 +98,7 @@ static enum load_scenario pick_scenario(struct load_driver *d)
     return LOAD_HAPPY;
 }
 
-static int expected(const struct load_order *o)
+int load_run_expected(const struct load_order *o)
 {
     switch (o->scenario) {
     case LOAD_HAPPY: return o->outcome == LOAD_COMPLETED;
@@ -163,21 +168,31 @@ static void finish_order(struct load_driver *d, struct load_order *o, enum load_
     }
     if (outcome == LOAD_COMPLETED || outcome == LOAD_CANCELLED) {
         load_samples_add(&r->saga_ms, (now - o->scheduled) * 1e3);
-        r->unexpected += !expected(o);
+        r->unexpected += !load_run_expected(o);
     }
     if (o->slot >= 0 && now < d->end && !interrupted)
         start_checkout(d, o->slot, now);
 }
 
-static int retryable(long status)
+/* Answers after which the same POST /orders, with its Idempotency-Key, may
+ * succeed: no answer (the gateway down or restarting), 429, any 5xx (a
+ * database or broker outage), and the 409 CONFLICT of a concurrent request
+ * with the same key (an earlier attempt of ours still in the gateway). */
+static int retryable(const load_response *resp)
 {
-    return status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
+    if (resp->status == 409)
+        return resp->body && strstr(resp->body, "\"CONFLICT\"") != NULL;
+    return resp->status == 0 || resp->status == 429 || resp->status >= 500;
 }
 
 static double retry_delay(const load_response *resp, int attempts)
 {
-    double wait = resp->retry_after > 0 ? resp->retry_after : 0.1 * attempts;
-    return wait > 5 ? 5 : wait;
+    if (resp->retry_after > 0)
+        return resp->retry_after < RETRY_AFTER_CAP_S ? resp->retry_after : RETRY_AFTER_CAP_S;
+    double wait = RETRY_FIRST_S;
+    for (int i = 1; i < attempts && wait < RETRY_CAP_S; i++)
+        wait *= 2;
+    return wait < RETRY_CAP_S ? wait : RETRY_CAP_S;
 }
 
 static void on_order_answer(void *arg, const load_response *resp)
@@ -197,7 +212,9 @@ static void on_order_answer(void *arg, const load_response *resp)
         json_object_put(doc);
         if (o->order_id[0])
             return;
-    } else if (retryable(resp->status) && o->attempts < ORDER_ATTEMPTS) {
+    } else if (retryable(resp) && now_s() - o->scheduled < d->o->order_timeout_s) {
+        /* The key makes a retry safe however long an outage lasts; scan
+         * gives up on the order at its timeout. */
         o->next_at = now_s() + retry_delay(resp, o->attempts);
         return;
     }
@@ -224,6 +241,7 @@ static void on_poll_answer(void *arg, const load_response *resp)
     o->busy = 0;
     double wait = (double)d->o->poll_ms / 1e3;
     if (resp->status == 200) {
+        o->poll_failures = 0;
         if (d->o->wait_s > 0)
             wait = 0; /* the long poll did the waiting */
         json_object *doc = json_tokener_parse(resp->body);
@@ -242,8 +260,11 @@ static void on_poll_answer(void *arg, const load_response *resp)
             return;
         }
         json_object_put(doc);
-    } else if (resp->retry_after > wait) {
-        wait = resp->retry_after;
+    } else {
+        /* Back off while the gateway is down or failing, as for the POST. */
+        double backoff = retry_delay(resp, ++o->poll_failures);
+        if (backoff > wait)
+            wait = backoff;
     }
     o->next_at = now_s() + wait;
 }
@@ -286,8 +307,8 @@ static double scan(struct load_driver *d, double now)
     for (size_t i = 0; i < d->active_count; i++) {
         struct load_order *o = d->active[i];
         if (o->outcome == LOAD_RUNNING && !o->busy) {
-            if (o->order_id[0] && now - o->scheduled > d->o->order_timeout_s)
-                finish_order(d, o, LOAD_STUCK);
+            if (now - o->scheduled > d->o->order_timeout_s)
+                finish_order(d, o, o->order_id[0] ? LOAD_STUCK : LOAD_NOT_ACCEPTED);
             else if (o->next_at <= now)
                 o->order_id[0] ? submit_poll(d, o) : submit_order(d, o);
             else if (o->next_at < next)
@@ -302,10 +323,14 @@ static double scan(struct load_driver *d, double now)
 
 static void progress(struct load_driver *d, double now)
 {
-    fprintf(stderr, "load: %5.0f s  started %ld  completed/s %ld  in flight %zu  errors %ld%s\n",
+    long errors = load_http_errors(d->h);
+    fprintf(stderr,
+            "load: %5.0f s  started %ld  completed/s %ld  in flight %zu  errors/s %ld  errors "
+            "%ld%s\n",
             now - d->t0, d->r->started, d->r->completed - d->completed_at_tick, d->active_count,
-            load_http_errors(d->h), now >= d->end ? "  (draining)" : "");
+            errors - d->errors_at_tick, errors, now >= d->end ? "  (draining)" : "");
     d->completed_at_tick = d->r->completed;
+    d->errors_at_tick = errors;
     if (d->rss)
         load_rss_sample(d->rss);
 }

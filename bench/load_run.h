@@ -1,7 +1,9 @@
 /* The checkout phase of souk-load. Each checkout is one POST /orders (one
  * line, quantity 1, a random product; the direct order runs the same saga
  * as cart + checkout in one request) with its own Idempotency-Key, retried
- * with that key on 429, 5xx gateway errors and transport errors; then GET
+ * with that key on 429 (after its Retry-After), 5xx, transport errors and a
+ * concurrent request's 409, with capped exponential backoff, until the
+ * per-order timeout (then it counts as not accepted); then GET
  * /orders/{id} every poll_ms until COMPLETED or CANCELLED, or until the
  * per-order timeout (then the order counts as stuck).
  *   closed loop (concurrency C): C slots, each starting its next checkout
@@ -24,6 +26,10 @@ void load_run_checkouts(const struct load_opts *o, struct load_world *w, load_ht
                         load_rss *rss, struct load_results *r);
 
 void load_results_free(struct load_results *r);
+
+/* True when a final order ended as its scenario says: happy COMPLETED,
+ * the others CANCELLED with their reason. */
+int load_run_expected(const struct load_order *o);
 
 /* The cancel reason as GET /orders/{id} spells it ("other" for the rest). */
 const char *load_reason_name(enum load_reason reason);

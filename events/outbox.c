@@ -29,37 +29,14 @@
 static pthread_mutex_t relays_lock = PTHREAD_MUTEX_INITIALIZER;
 static int relay_fds[MAX_RELAYS];
 static int relay_fd_count;
-static _Thread_local int rows_added; /* since this thread's last souk_outbox_commit */
-
-/* Wakes this process's relays when this thread added rows since it last
- * did. */
-static void wake_relays(void)
+void souk_outbox_wake_relays(void)
 {
-    if (!rows_added)
-        return;
-    rows_added = 0;
     uint64_t one = 1;
     pthread_mutex_lock(&relays_lock);
     for (int i = 0; i < relay_fd_count; i++)
         if (write(relay_fds[i], &one, sizeof one) < 0 && errno != EAGAIN)
             SOUK_LOG(SOUK_LOG_WARN, "waking the outbox relay failed: %s", strerror(errno));
     pthread_mutex_unlock(&relays_lock);
-}
-
-souk_status souk_outbox_commit(PGconn *db)
-{
-    souk_status st = souk_db_exec(db, "COMMIT");
-    if (st == SOUK_OK)
-        wake_relays();
-    rows_added = 0; /* committed and announced, or gone with the transaction */
-    return st;
-}
-
-souk_status souk_outbox_notify_relays(PGconn *db, souk_db_schema schema)
-{
-    char sql[96];
-    snprintf(sql, sizeof sql, "NOTIFY %s_outbox", souk_db_schema_name(schema));
-    return souk_db_exec(db, sql);
 }
 
 static void register_relay_fd(int fd)
@@ -111,31 +88,6 @@ souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
     return SOUK_OK;
 }
 
-void souk_outbox_row_added(void)
-{
-    rows_added = 1;
-}
-
-souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
-                            size_t errlen)
-{
-    char id[37];
-    const char *params[SOUK_OUTBOX_PARAMS];
-    souk_status st = souk_outbox_row(ev, id, params, err, errlen);
-    if (st != SOUK_OK)
-        return st;
-    PGresult *res = souk_db_exec_prepared(db, souk_outbox_insert_sql, SOUK_OUTBOX_PARAMS, params);
-    st = souk_db_result_status(db, res);
-    if (st != SOUK_OK)
-        snprintf(err, errlen, "outbox insert failed: %s", PQresultErrorMessage(res));
-    PQclear(res);
-    if (st == SOUK_OK && message_id)
-        memcpy(message_id, id, 37);
-    if (st == SOUK_OK)
-        souk_outbox_row_added();
-    return st;
-}
-
 struct souk_relay {
     const souk_config *cfg;
     souk_db_schema schema;
@@ -146,7 +98,7 @@ struct souk_relay {
     PGconn *db;
     souk_publisher *publisher;
     char channel[64];
-    int wake_fd; /* eventfd written by souk_outbox_commit */
+    int wake_fd; /* eventfd written by souk_outbox_wake_relays */
 };
 
 struct pending_row {

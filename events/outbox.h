@@ -1,14 +1,14 @@
 /* The transactional outbox. A handler (or a gateway request) adds the events
- * it emits with souk_outbox_add on the same connection and inside the same
+ * it emits through its unit of work (events/tx.h), inside the same
  * transaction as its state change, so both commit or neither does. A relay
  * thread per process publishes pending rows in batches with publisher
  * confirms, marks them sent only once confirmed, and purges sent rows after
  * the retention period. Rows are claimed with FOR UPDATE SKIP LOCKED, so any
- * number of processes can relay one outbox. After committing rows, the
- * writer commits with souk_outbox_commit, which wakes the relays of its own
- * process (every service relays the outbox it writes); rows written by
- * another process are found by souk_outbox_notify_relays or, failing that,
- * by the relay's fallback poll (SOUK_OUTBOX_POLL_MS). */
+ * number of processes can relay one outbox. The unit of work's commit wakes
+ * the relays of its own process (every service relays the outbox it
+ * writes); rows written by another process are found by
+ * souk_tx_notify_relays or, failing that, by the relay's fallback poll
+ * (SOUK_OUTBOX_POLL_MS). */
 #ifndef SOUK_EVENTS_OUTBOX_H
 #define SOUK_EVENTS_OUTBOX_H
 
@@ -27,38 +27,20 @@ typedef struct souk_outbox_event {
     json_object *payload;       /* borrowed; checked against the event's schema */
 } souk_outbox_event;
 
-/* Inserts ev into the outbox of the connection's schema (search_path).
- * Returns SOUK_ESCHEMA (with the reason in err) when the payload breaks the
- * event's schema, a database status otherwise. Writes the new message id
- * into message_id when it is not NULL. */
-souk_status souk_outbox_add(PGconn *db, const souk_outbox_event *ev, char message_id[37], char *err,
-                            size_t errlen) __attribute__((warn_unused_result));
-
-/* The same in two steps, for callers that run the insert themselves (a
- * handler's statement prepared once per connection): souk_outbox_row
- * checks ev and fills the parameters of souk_outbox_insert_sql (they point
- * into message_id, ev and ev->payload, which must outlive their use), and
- * souk_outbox_row_added records, once the insert succeeded, that this
- * thread has rows for souk_outbox_commit to announce. */
+/* The row of ev, for the unit of work (events/tx.h, which every writer
+ * adds events through): checks ev against its event's schema (SOUK_ESCHEMA
+ * with the reason in err) and fills the parameters of
+ * souk_outbox_insert_sql (they point into message_id, ev and ev->payload,
+ * which must outlive their use). */
 #define SOUK_OUTBOX_PARAMS 7
 extern const char souk_outbox_insert_sql[];
 souk_status souk_outbox_row(const souk_outbox_event *ev, char message_id[37],
                             const char *params[SOUK_OUTBOX_PARAMS], char *err, size_t errlen)
     __attribute__((warn_unused_result));
-void souk_outbox_row_added(void);
 
-/* Commits the transaction on db and, when this thread added outbox rows
- * since its last commit, wakes this process's relays (cheap; after a
- * rollback the next commit causes one needless look at the outbox).
- * Every writer of an outbox commits through it. */
-souk_status souk_outbox_commit(PGconn *db) __attribute__((warn_unused_result));
-
-/* For writers in a process that does not relay the outbox (tools, tests):
- * inside the transaction, asks the relays of every process to look at
- * schema's outbox once it commits. Services do not use it: PostgreSQL
- * serializes the commits of notifying transactions. */
-souk_status souk_outbox_notify_relays(PGconn *db, souk_db_schema schema)
-    __attribute__((warn_unused_result));
+/* Wakes this process's relays: called by souk_tx_commit after a commit
+ * that added outbox rows. */
+void souk_outbox_wake_relays(void);
 
 /* The relay marks sent exactly the rows the broker confirmed: given the
  * ids of a claimed batch (decimal bigints) and each row's publish result,

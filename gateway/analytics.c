@@ -11,7 +11,7 @@
 
 static const char summary_sql[] =
     "WITH ev AS (SELECT DISTINCT ON (order_id, type) order_id, type, occurred_at, payload "
-    "  FROM analytics.order_events ORDER BY order_id, type, occurred_at), "
+    "  FROM analytics.gateway_order_events ORDER BY order_id, type, occurred_at), "
     "o AS (SELECT order_id, min(occurred_at) AS started, "
     "  CASE WHEN bool_or(type = 'OrderCancelled') THEN 'CANCELLED' "
     "       WHEN bool_or(type = 'OrderCompleted') THEN 'COMPLETED' "
@@ -109,13 +109,14 @@ void souk_notifications_list(souk_request *req)
     snprintf(limit_s, sizeof limit_s, "%ld", limit);
     snprintf(offset_s, sizeof offset_s, "%ld", offset);
     const char *params[3] = {req->claims.sub, limit_s, offset_s};
-    PGresult *res = PQexecParams(
-        db,
-        "SELECT id, order_id, kind, subject, body, channel, "
-        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-        "delivered_at IS NOT NULL FROM notification.notifications WHERE customer_id = $1::uuid "
-        "ORDER BY created_at DESC, id LIMIT $2::int OFFSET $3::int",
-        3, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(db,
+                     "SELECT id, order_id, kind, subject, body, channel, "
+                     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                     "delivered_at IS NOT NULL FROM notification.gateway_notifications WHERE "
+                     "customer_id = $1::uuid "
+                     "ORDER BY created_at DESC, id LIMIT $2::int OFFSET $3::int",
+                     3, NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
     if (st != SOUK_OK) {
         souk_http_fail_status(req, "listing notifications", st);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 #include "gateway/catalog.h"
 #include "gateway/orderwatch.h"
@@ -82,8 +83,6 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     gw->cart = souk_dbpool_new(cfg, SOUK_SCHEMA_CART, 0, size);
     gw->orders_read = souk_dbpool_new(cfg, SOUK_SCHEMA_ORDERS, 1, size);
     gw->inventory_read = souk_dbpool_new(cfg, SOUK_SCHEMA_INVENTORY, 1, size);
-    gw->payment_read = souk_dbpool_new(cfg, SOUK_SCHEMA_PAYMENT, 1, size);
-    gw->shipping_read = souk_dbpool_new(cfg, SOUK_SCHEMA_SHIPPING, 1, size);
     gw->analytics_read = souk_dbpool_new(cfg, SOUK_SCHEMA_ANALYTICS, 1, size);
     gw->notification_read = souk_dbpool_new(cfg, SOUK_SCHEMA_NOTIFICATION, 1, size);
     double rps = (double)souk_config_int(cfg, SOUK_CFG_RATE_LIMIT_RPS);
@@ -99,8 +98,13 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     /* Waiting requests never take the threads ordinary requests need. */
     long threads = souk_config_int(cfg, SOUK_CFG_GATEWAY_THREADS);
     long waits = souk_config_int(cfg, SOUK_CFG_LONG_POLL_MAX);
-    if (waits > threads - ORDINARY_THREADS_MIN)
+    if (waits > threads - ORDINARY_THREADS_MIN) {
         waits = threads > ORDINARY_THREADS_MIN ? threads - ORDINARY_THREADS_MIN : 0;
+        SOUK_LOG(SOUK_LOG_WARN,
+                 "SOUK_LONG_POLL_MAX lowered to %ld: %d of SOUK_GATEWAY_THREADS=%ld stay for "
+                 "ordinary requests",
+                 waits, ORDINARY_THREADS_MIN, threads);
+    }
     gw->waits =
         souk_waitbudget_new((int)waits, (int)souk_config_int(cfg, SOUK_CFG_LONG_POLL_PER_CUSTOMER));
     read_trusted_proxies(gw);
@@ -123,8 +127,6 @@ void souk_gateway_free(souk_gateway *gw)
     souk_dbpool_free(gw->cart);
     souk_dbpool_free(gw->orders_read);
     souk_dbpool_free(gw->inventory_read);
-    souk_dbpool_free(gw->payment_read);
-    souk_dbpool_free(gw->shipping_read);
     souk_dbpool_free(gw->analytics_read);
     souk_dbpool_free(gw->notification_read);
     souk_jwt_keys_free(gw->jwt);

@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
+#include "events/tx.h"
 #include "gateway/catalog.h"
 #include "gateway/orderwatch.h"
 #include "gateway/waitbudget.h"
@@ -78,8 +79,8 @@ void souk_shop_inventory_get(souk_request *req)
     souk_status st;
     const char *params[1] = {req->params[0]};
     PGresult *res = PQexecParams(
-        db, "SELECT on_hand, reserved, sold FROM inventory.stock WHERE product_id = $1", 1, NULL,
-        params, NULL, NULL, 0);
+        db, "SELECT on_hand, reserved, sold FROM inventory.gateway_stock WHERE product_id = $1", 1,
+        NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
     if (st != SOUK_OK)
         souk_http_fail_status(req, "reading stock", st);
@@ -442,8 +443,8 @@ static souk_status customer_email(souk_request *req, char *out, size_t cap)
 }
 
 /* Records the order for its key, empties the cart when asked, and adds
- * CartCheckedOut to the cart outbox, all in the caller's transaction. */
-static souk_status place_order(souk_request *req, PGconn *db, const char *key,
+ * CartCheckedOut to the cart outbox, all in the caller's unit of work. */
+static souk_status place_order(souk_request *req, souk_tx *tx, const char *key,
                                const struct line *lines, int count, json_object *address,
                                const char *payment_token, int clear_cart, char order_id[37],
                                char *err, size_t errlen)
@@ -452,20 +453,17 @@ static souk_status place_order(souk_request *req, PGconn *db, const char *key,
     char auto_key[48];
     snprintf(auto_key, sizeof auto_key, "auto:%s", order_id);
     const char *params[3] = {req->claims.sub, key ? key : auto_key, order_id};
-    PGresult *res = souk_db_exec_prepared(
-        db, "INSERT INTO checkouts (customer_id, idempotency_key, order_id) VALUES ($1, $2, $3)", 3,
+    PGresult *res = souk_tx_exec(
+        tx, "INSERT INTO checkouts (customer_id, idempotency_key, order_id) VALUES ($1, $2, $3)", 3,
         params);
-    souk_status st = souk_db_result_status(db, res);
+    if (!res)
+        return souk_tx_status(tx);
     PQclear(res);
-    if (st != SOUK_OK)
-        return st;
     if (clear_cart) {
-        res = PQexecParams(db, "DELETE FROM cart_items WHERE customer_id = $1", 1, NULL, params,
-                           NULL, NULL, 0);
-        st = souk_db_result_status(db, res);
+        res = souk_tx_exec(tx, "DELETE FROM cart_items WHERE customer_id = $1", 1, params);
+        if (!res)
+            return souk_tx_status(tx);
         PQclear(res);
-        if (st != SOUK_OK)
-            return st;
     }
     json_object *payload = json_object_new_object();
     long long total = 0;
@@ -491,7 +489,7 @@ static souk_status place_order(souk_request *req, PGconn *db, const char *key,
     if (key)
         json_object_object_add(payload, "idempotency_key", json_object_new_string(key));
     char email[321];
-    st = customer_email(req, email, sizeof email);
+    souk_status st = customer_email(req, email, sizeof email);
     if (st == SOUK_OK)
         json_object_object_add(payload, "customer_email", json_object_new_string(email));
     if (st != SOUK_OK && st != SOUK_ENOTFOUND) {
@@ -504,8 +502,10 @@ static souk_status place_order(souk_request *req, PGconn *db, const char *key,
                             .request_id = req->request_id,
                             .payload = payload};
     char message_id[37];
-    st = souk_outbox_add(db, &ev, message_id, err, errlen);
+    st = souk_tx_emit(tx, &ev, message_id);
     json_object_put(payload);
+    if (st != SOUK_OK)
+        snprintf(err, errlen, "%s", souk_tx_error(tx));
     if (st == SOUK_OK)
         SOUK_LOG_MSG(SOUK_LOG_INFO, order_id, message_id,
                      "checkout accepted request_id=%s customer_id=%s lines=%d total_minor=%lld",
@@ -526,41 +526,41 @@ static void checkout(souk_request *req, json_object *doc, struct line *body_line
     struct line *lines = body_lines ? body_lines : souk_calloc(MAX_LINES, sizeof *lines);
     char order_id[37];
     char err[300] = "";
-    souk_status st = souk_db_exec(db, "BEGIN");
-    if (st != SOUK_OK) {
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    if (!tx) {
         souk_http_fail_status(req, "cart database", st);
         goto out;
     }
     st = key ? find_previous(db, req->claims.sub, key, order_id) : SOUK_ENOTFOUND;
     if (st == SOUK_OK) {
-        st = souk_db_exec(db, "COMMIT");
         send_accepted(req, order_id, 1);
         goto out;
     }
     if (st != SOUK_ENOTFOUND) {
         souk_http_fail_status(req, "cart database", st);
-        goto rollback;
+        goto out;
     }
     int count = body_count;
     if (!body_lines) {
         count = load_cart(req, db, lines, 1);
         if (count < 0)
-            goto rollback;
+            goto out;
         if (count == 0) {
             souk_http_fail(req, 409, "CART_EMPTY", "the cart is empty", NULL);
-            goto rollback;
+            goto out;
         }
     }
     if (price_lines(req, lines, count, 1) != 0)
-        goto rollback;
-    st = place_order(req, db, key, lines, count, json_object_object_get(doc, "shipping_address"),
+        goto out;
+    st = place_order(req, tx, key, lines, count, json_object_object_get(doc, "shipping_address"),
                      text(doc, "payment_token"), body_lines == NULL, order_id, err, sizeof err);
     if (st == SOUK_OK)
-        st = souk_outbox_commit(db);
+        st = souk_tx_commit(tx);
     if (st == SOUK_ECONFLICT && key) {
         /* A concurrent request with the same key won: answer with its order. */
-        PGresult *rb = PQexec(db, "ROLLBACK");
-        PQclear(rb);
+        souk_tx_free(tx);
+        tx = NULL;
         st = find_previous(db, req->claims.sub, key, order_id);
         if (st == SOUK_OK)
             send_accepted(req, order_id, 1);
@@ -572,14 +572,11 @@ static void checkout(souk_request *req, json_object *doc, struct line *body_line
     }
     if (st != SOUK_OK) {
         souk_http_fail_status(req, err[0] ? err : "placing an order", st);
-        goto rollback;
+        goto out;
     }
     send_accepted(req, order_id, 0);
-    goto out;
-rollback:;
-    PGresult *rb = PQexec(db, "ROLLBACK");
-    PQclear(rb);
 out:
+    souk_tx_free(tx); /* rolls back what was not committed */
     if (!body_lines)
         free(lines);
     souk_dbpool_release(req->gw->cart, db);
@@ -691,11 +688,12 @@ void souk_shop_orders_list(souk_request *req)
     snprintf(offset_s, sizeof offset_s, "%ld", offset);
     /* Admins see every order; customers their own. */
     const char *params[4] = {req->claims.sub, limit_s, offset_s, is_admin(req) ? "t" : "f"};
-    PGresult *res = PQexecParams(db,
-                                 "SELECT " ORDER_COLUMNS ", count(*) OVER () FROM orders.orders o "
-                                 "WHERE $4::boolean OR o.customer_id = $1::uuid "
-                                 "ORDER BY o.created_at DESC, o.id LIMIT $2::int OFFSET $3::int",
-                                 4, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(db,
+                     "SELECT " ORDER_COLUMNS ", count(*) OVER () FROM orders.gateway_orders o "
+                     "WHERE $4::boolean OR o.customer_id = $1::uuid "
+                     "ORDER BY o.created_at DESC, o.id LIMIT $2::int OFFSET $3::int",
+                     4, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(db, res);
     if (st != SOUK_OK) {
         souk_http_fail_status(req, "listing orders", st);
@@ -762,11 +760,11 @@ static int open_order(souk_request *req)
 static souk_status order_with_lines(PGconn *db, PGresult *res, const char *const *params,
                                     json_object **out)
 {
-    PGresult *lines =
-        souk_db_exec_prepared(db,
-                              "SELECT product_id, sku, name, quantity, unit_price_minor "
-                              "FROM orders.order_lines WHERE order_id = $1 ORDER BY line_no",
-                              1, params);
+    PGresult *lines = souk_db_exec_prepared(
+        db,
+        "SELECT product_id, sku, name, quantity, unit_price_minor "
+        "FROM orders.gateway_order_lines WHERE order_id = $1 ORDER BY line_no",
+        1, params);
     souk_status st = souk_db_result_status(db, lines);
     if (st != SOUK_OK) {
         PQclear(lines);
@@ -802,11 +800,11 @@ static int read_order(souk_request *req, const char *id, json_object **out)
     if (!db)
         return -1;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
-    PGresult *res =
-        souk_db_exec_prepared(db,
-                              "SELECT " ORDER_COLUMNS " FROM orders.orders o WHERE o.id = $1 "
-                              "AND ($3::boolean OR o.customer_id = $2::uuid)",
-                              3, params);
+    PGresult *res = souk_db_exec_prepared(db,
+                                          "SELECT " ORDER_COLUMNS
+                                          " FROM orders.gateway_orders o WHERE o.id = $1 "
+                                          "AND ($3::boolean OR o.customer_id = $2::uuid)",
+                                          3, params);
     souk_status st = souk_db_result_status(db, res);
     *out = NULL;
     if (st == SOUK_OK && PQntuples(res) == 1)
@@ -906,7 +904,7 @@ void souk_shop_order_events(souk_request *req)
         return;
     const char *params[3] = {id, req->claims.sub, is_admin(req) ? "t" : "f"};
     PGresult *owner = PQexecParams(db,
-                                   "SELECT 1 FROM orders.orders WHERE id = $1 "
+                                   "SELECT 1 FROM orders.gateway_orders WHERE id = $1 "
                                    "AND ($3::boolean OR customer_id = $2::uuid)",
                                    3, NULL, params, NULL, NULL, 0);
     souk_status st = souk_db_result_status(db, owner);
@@ -922,7 +920,7 @@ void souk_shop_order_events(souk_request *req)
             "SELECT type, producer, message_id, "
             "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
             "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-            "FROM orders.order_events WHERE order_id = $1 ORDER BY occurred_at, id",
+            "FROM orders.gateway_order_events WHERE order_id = $1 ORDER BY occurred_at, id",
             1, NULL, params, NULL, NULL, 0);
         st = souk_db_result_status(db, res);
         json_object *body = json_object_new_object();

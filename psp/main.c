@@ -1,7 +1,10 @@
 /* souk-psp: a stand-in card payment provider over HTTP, for development and
  * tests. It listens on SOUK_BIND_ADDRESS:SOUK_PSP_PORT and keeps its ledger
- * in memory (psp/psp.h). SOUK_PSP_TIMEOUT_SLEEP_MS (a test knob, default
- * 5000) is how long a tok_timeout charge takes to answer. */
+ * in memory (psp/psp.h), and also in the journal file SOUK_PSP_LEDGER_FILE
+ * when set (souk up and souk test set it), replayed at start so that a
+ * restarted provider still knows its charges. SOUK_PSP_TIMEOUT_SLEEP_MS (a
+ * test knob, default 5000) is how long a tok_timeout charge takes to
+ * answer. */
 #include <civetweb.h>
 #include <errno.h>
 #include <pthread.h>
@@ -96,6 +99,17 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     souk_psp *psp = souk_psp_new(sleep_ms, MAX_LEDGER_ENTRIES);
+    const char *ledger = getenv("SOUK_PSP_LEDGER_FILE");
+    if (ledger && *ledger) {
+        long restored = 0;
+        if (souk_psp_journal_open(psp, ledger, &restored, err, sizeof err) != 0) {
+            fprintf(stderr, "souk-psp: SOUK_PSP_LEDGER_FILE: %s\n", err);
+            souk_psp_free(psp);
+            souk_config_free(cfg);
+            return 2;
+        }
+        SOUK_LOG(SOUK_LOG_INFO, "psp ledger %s: %ld entries restored", ledger, restored);
+    }
     mg_init_library(0);
     struct mg_context *ctx = mg_start(&callbacks, NULL, options);
     if (!ctx) {

@@ -3,9 +3,14 @@
  * what the first one did. A tok_timeout charge is recorded before its slow
  * answer, like a real provider whose reply is lost on the way: the caller's
  * retry with the same idempotency key gets that charge at once, not a
- * second one. Errors use {"error": {"code": "...", "message": "..."}}. */
+ * second one. With a journal (souk_psp_journal_open) every charge, refund
+ * and first tok_flaky failure is also appended to a file before it is
+ * answered, one JSON object per line, and replayed at the next start: a
+ * provider killed and started again still knows what it captured, as a
+ * real one does. Errors use {"error": {"code": "...", "message": "..."}}. */
 #include "psp/psp.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -71,6 +76,7 @@ struct souk_psp {
     long long charges, approved_charges, declined_charges, refunds;
     long long approved_minor_total, refunded_minor_total;
     long long charge_requests, refund_requests;
+    FILE *journal; /* or NULL: the ledger lives in memory only */
 };
 
 struct charge_request {
@@ -179,6 +185,8 @@ void souk_psp_free(souk_psp *psp)
     table_free(&psp->charges_by_key, charge_free);
     table_free(&psp->refunds_by_key, refund_free);
     table_free(&psp->flaky_keys, free);
+    if (psp->journal)
+        fclose(psp->journal);
     pthread_mutex_destroy(&psp->lock);
     free(psp);
 }
@@ -214,11 +222,40 @@ static void new_id(char id[ID_LEN], const char *prefix)
         pos += snprintf(id + pos, (size_t)(ID_LEN - pos), "%02x", raw[i]);
 }
 
-/* Called with the lock held. */
-static struct charge *charge_create(souk_psp *psp, const struct charge_request *r)
+/* Appends one entry to the journal, if any, and releases it. Called with
+ * the lock held, before the entry is answered; one write per line, so a
+ * process killed mid-way leaves at most a torn last line, which replay
+ * skips. */
+static void journal_append(souk_psp *psp, json_object *entry)
+{
+    if (psp->journal) {
+        fprintf(psp->journal, "%s\n",
+                json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN));
+        if (fflush(psp->journal) != 0)
+            SOUK_LOG(SOUK_LOG_ERROR, "psp journal write failed");
+    }
+    json_object_put(entry);
+}
+
+static json_object *journal_entry(const char *kind, const char *id, const char *key)
+{
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "kind", json_object_new_string(kind));
+    if (id)
+        json_object_object_add(e, "id", json_object_new_string(id));
+    json_object_object_add(e, "key", json_object_new_string(key));
+    return e;
+}
+
+/* Called with the lock held. A new charge when id is NULL (journaled), else
+ * the journal's charge id restored. */
+static struct charge *charge_create(souk_psp *psp, const struct charge_request *r, const char *id)
 {
     struct charge *c = souk_calloc(1, sizeof *c);
-    new_id(c->id, "ch_");
+    if (id)
+        snprintf(c->id, ID_LEN, "%s", id);
+    else
+        new_id(c->id, "ch_");
     c->key = souk_strdup(r->key);
     c->token = souk_strdup(r->token);
     memcpy(c->currency, r->currency, 3);
@@ -239,14 +276,25 @@ static struct charge *charge_create(souk_psp *psp, const struct charge_request *
     } else {
         psp->declined_charges++;
     }
+    if (!id) {
+        json_object *e = journal_entry("charge", c->id, c->key);
+        json_object_object_add(e, "token", json_object_new_string(c->token));
+        json_object_object_add(e, "currency", json_object_new_string(c->currency));
+        json_object_object_add(e, "amount_minor", json_object_new_int64(c->amount_minor));
+        journal_append(psp, e);
+    }
     return c;
 }
 
-/* Called with the lock held. */
-static struct refund *refund_create(souk_psp *psp, struct charge *c, const struct refund_request *r)
+/* Called with the lock held; id as for charge_create. */
+static struct refund *refund_create(souk_psp *psp, struct charge *c, const struct refund_request *r,
+                                    const char *id)
 {
     struct refund *f = souk_calloc(1, sizeof *f);
-    new_id(f->id, "re_");
+    if (id)
+        snprintf(f->id, ID_LEN, "%s", id);
+    else
+        new_id(f->id, "re_");
     f->key = souk_strdup(r->key);
     f->charge = c;
     f->amount_minor = r->amount_minor;
@@ -255,7 +303,88 @@ static struct refund *refund_create(souk_psp *psp, struct charge *c, const struc
     psp->entries++;
     psp->refunds++;
     psp->refunded_minor_total += r->amount_minor;
+    if (!id) {
+        json_object *e = journal_entry("refund", f->id, f->key);
+        json_object_object_add(e, "charge_id", json_object_new_string(c->id));
+        json_object_object_add(e, "amount_minor", json_object_new_int64(f->amount_minor));
+        journal_append(psp, e);
+    }
     return f;
+}
+
+/* Called with the lock held: a tok_flaky key whose first attempt failed. */
+static void flaky_remember(souk_psp *psp, const char *key, int journaled)
+{
+    char *copy = souk_strdup(key);
+    table_put(&psp->flaky_keys, copy, copy);
+    psp->entries++;
+    if (!journaled)
+        journal_append(psp, journal_entry("flaky", NULL, copy));
+}
+
+/* Restores one journal line; returns 0, or -1 when it is not an entry. */
+static int journal_replay_line(souk_psp *psp, const char *line)
+{
+    json_object *e = json_tokener_parse(line);
+    const char *kind = json_object_get_string(json_object_object_get(e, "kind"));
+    const char *id = json_object_get_string(json_object_object_get(e, "id"));
+    const char *key = json_object_get_string(json_object_object_get(e, "key"));
+    long long amount = json_object_get_int64(json_object_object_get(e, "amount_minor"));
+    int rc = -1;
+    if (!kind || !key) {
+        rc = -1;
+    } else if (strcmp(kind, "charge") == 0 && id && !table_get(&psp->charges_by_key, key)) {
+        struct charge_request r = {
+            .key = key,
+            .token = json_object_get_string(json_object_object_get(e, "token")),
+            .currency = json_object_get_string(json_object_object_get(e, "currency")),
+            .amount_minor = amount};
+        if (r.token && r.currency && strlen(r.currency) == 3) {
+            charge_create(psp, &r, id);
+            rc = 0;
+        }
+    } else if (strcmp(kind, "refund") == 0 && id && !table_get(&psp->refunds_by_key, key)) {
+        const char *charge_id = json_object_get_string(json_object_object_get(e, "charge_id"));
+        struct charge *c = charge_id ? table_get(&psp->charges_by_id, charge_id) : NULL;
+        if (c) {
+            struct refund_request r = {.key = key, .charge_id = charge_id, .amount_minor = amount};
+            refund_create(psp, c, &r, id);
+            rc = 0;
+        }
+    } else if (strcmp(kind, "flaky") == 0 && !table_get(&psp->flaky_keys, key)) {
+        flaky_remember(psp, key, 1);
+        rc = 0;
+    }
+    json_object_put(e);
+    return rc;
+}
+
+int souk_psp_journal_open(souk_psp *psp, const char *path, long *restored, char *err, size_t errlen)
+{
+    *restored = 0;
+    FILE *in = fopen(path, "r");
+    if (in) {
+        char *line = NULL;
+        size_t cap = 0;
+        long skipped = 0;
+        while (getline(&line, &cap, in) > 0) {
+            if (journal_replay_line(psp, line) == 0)
+                (*restored)++;
+            else
+                skipped++;
+        }
+        free(line);
+        fclose(in);
+        if (skipped > 0)
+            SOUK_LOG(SOUK_LOG_WARN, "psp journal %s: %ld line(s) skipped (torn or unknown)", path,
+                     skipped);
+    }
+    psp->journal = fopen(path, "a");
+    if (!psp->journal) {
+        snprintf(err, errlen, "cannot append to %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static json_object *charge_json(const struct charge *c)
@@ -513,14 +642,12 @@ static int create_charge(struct mg_connection *conn, souk_psp *psp)
         code = "LEDGER_FULL";
         message = "the stand-in's ledger is full";
     } else if (strcmp(r.token, "tok_flaky") == 0 && !table_get(&psp->flaky_keys, r.key)) {
-        char *key = souk_strdup(r.key);
-        table_put(&psp->flaky_keys, key, key);
-        psp->entries++;
+        flaky_remember(psp, r.key, 0);
         status = 500;
         code = "PROVIDER_ERROR";
         message = "simulated transient failure (tok_flaky, first attempt)";
     } else {
-        c = charge_create(psp, &r);
+        c = charge_create(psp, &r, NULL);
         slow = strcmp(r.token, "tok_timeout") == 0;
         if (slow)
             atomic_fetch_add(&psp->slow_answers, 1);
@@ -625,7 +752,7 @@ static int create_refund(struct mg_connection *conn, souk_psp *psp)
         code = "LEDGER_FULL";
         message = "the stand-in's ledger is full";
     } else {
-        f = refund_create(psp, c, &r);
+        f = refund_create(psp, c, &r, NULL);
     }
     char id[ID_LEN] = "";
     if (!code) {

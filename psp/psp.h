@@ -1,7 +1,8 @@
 /* The stand-in payment provider's ledger and HTTP routes: idempotent
- * charges and refunds kept in memory, with deterministic outcomes chosen by
- * test tokens (tok_approve, tok_decline, tok_timeout, tok_error, tok_flaky)
- * and an amount limit. Interface:
+ * charges and refunds kept in memory (and in a journal file when one is
+ * opened, so that they survive a restart), with deterministic outcomes
+ * chosen by test tokens (tok_approve, tok_decline, tok_timeout, tok_error,
+ * tok_flaky) and an amount limit. Interface:
  *   POST /charges, POST /refunds, GET /charges/{id}, GET /stats, GET /healthz. */
 #ifndef SOUK_PSP_PSP_H
 #define SOUK_PSP_PSP_H
@@ -19,6 +20,14 @@ typedef struct souk_psp souk_psp;
  * timeout_sleep_ms is how long a tok_timeout charge waits before answering.
  * Free with souk_psp_free. */
 souk_psp *souk_psp_new(long timeout_sleep_ms, size_t max_entries);
+
+/* Replays the journal at path (if it exists) into the new ledger psp, then
+ * appends every later charge, refund and first tok_flaky failure to it
+ * before answering. Sets *restored to the entries replayed (torn or unknown
+ * lines are skipped). Returns 0, or -1 with err set when the file cannot
+ * be opened for appending. Call before the routes are registered. */
+int souk_psp_journal_open(souk_psp *psp, const char *path, long *restored, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Frees the ledger; accepts NULL. Call after mg_stop. */
 void souk_psp_free(souk_psp *psp);

@@ -23,6 +23,20 @@ if grep -nE '\b(atoi|atol|sprintf|vsprintf|strcpy|strcat|gets)\s*\(' "${product[
     echo "lint: banned function in product code (use strtol, snprintf, memcpy with a length)" >&2
     status=1
 fi
+# One unit of work for every writer (events/tx.h): no transaction is begun,
+# committed or rolled back anywhere else. The relay's own marking of rows,
+# the operator tools and the benchmarks' raw baselines hold no events.
+writers=()
+for f in "${product[@]}"; do
+    case "$f" in
+        events/tx.c | events/outbox.c | tools/* | bench/*) ;;
+        *) writers+=("$f") ;;
+    esac
+done
+if grep -nE '"(BEGIN|COMMIT|ROLLBACK|START TRANSACTION|END)[ ;"]' "${writers[@]}"; then
+    echo "lint: a transaction outside the unit of work (use souk_tx_begin, souk_tx_commit, souk_tx_free)" >&2
+    status=1
+fi
 if [[ $status -eq 0 ]]; then
     echo "lint: ${#sources[@]} files clean"
 fi

@@ -26,10 +26,5 @@ done
 curl -fsS "$SOUK_URL/readyz" >/dev/null 2>&1 ||
     die "the gateway at $SOUK_URL is not ready; start the stack with ./souk up"
 
-exec "$bin" \
-    --url "$SOUK_URL" \
-    --pg "host=$(pg_sock) port=$SOUK_PG_PORT dbname=souk user=postgres" \
-    --mgmt-url "$MGMT_URL" \
-    --mgmt-user "$SOUK_RABBIT_ADMIN_USER" --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD" \
-    --rss-from "$SOUK_STATE/pids" \
-    "$@"
+load_stack_args
+exec "$bin" "${LOAD_ARGS[@]}" "$@"

@@ -263,9 +263,13 @@ pg_start() {
         start >/dev/null || { tail -20 "$base/postgres/server.log" >&2; die "PostgreSQL did not start"; }
 }
 
+# pg_stop [mode]: fast (the default) rolls back and disconnects every
+# session; immediate (souk chaos) aborts without a checkpoint, like a crash,
+# so the next start replays the WAL.
 pg_stop() {
+    local mode="${1:-fast}"
     if pg_running; then
-        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -m fast -w stop >/dev/null 2>&1 || true
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_data)" -m "$mode" -w stop >/dev/null 2>&1 || true
     fi
 }
 
@@ -370,6 +374,18 @@ rabbit_stop() {
     ERL_EPMD_PORT="$SOUK_EPMD_PORT" epmd_kill
 }
 
+# SIGKILLs the broker's Erlang VM (souk chaos), as a crash would: no
+# clean shutdown, queues recovered from disk at the next rabbit_start.
+# Our epmd keeps running, as it would on a host whose broker crashed.
+rabbit_kill() {
+    local r pid
+    r="$(rabbit_dir)"
+    rabbit_running || return 0
+    pid="$(cat "$r/rabbit.pid")"
+    kill -KILL "$pid" 2>/dev/null || true
+    timeout 30 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || true
+}
+
 epmd_kill() {
     local epmd
     epmd="$(ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)"
@@ -414,10 +430,19 @@ load_worker_services() {
 
 pid_file() { echo "$SOUK_STATE/pids/$1.pid"; }
 
+# True while a process runs. A zombie counts as gone: a killed process of
+# ours is reaped by init (our processes are setsid'd orphans), which on
+# some hosts takes a second or more, and kill -0 still succeeds meanwhile.
+pid_running() {
+    local state
+    state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+    [[ -n "$state" && "$state" != Z* ]]
+}
+
 pid_alive() {
     local f
     f="$(pid_file "$1")"
-    [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+    [[ -f "$f" ]] && pid_running "$(cat "$f")"
 }
 
 proc_start() {
@@ -447,9 +472,12 @@ tls_ensure() {
 # inside a main file for a foreground nginx with its files in the state
 # folder) and prints its path.
 front_config() {
-    local dir="$SOUK_STATE/front"
-    mkdir -p "$dir/tmp" "$SOUK_STATE/logs"
-    chown nobody:nogroup "$dir/tmp" 2>/dev/null || true
+    local dir="$SOUK_STATE/front" tmp
+    # nginx's workers run as nobody when we are root: their buffer files go
+    # where the unprivileged servers can reach (see server_state)
+    tmp="$(server_state)/front-tmp"
+    mkdir -p "$dir" "$tmp" "$SOUK_STATE/logs"
+    chown nobody:nogroup "$tmp" 2>/dev/null || true
     FRONT_ADDRESS=127.0.0.1 FRONT_HTTP_PORT="$SOUK_HTTP_PORT" \
         FRONT_HTTPS_PORT="$SOUK_HTTPS_PORT" FRONT_UPSTREAM="127.0.0.1:$SOUK_GATEWAY_PORT" \
         FRONT_TLS_CERT="$SOUK_STATE/tls/cert.pem" FRONT_TLS_KEY="$SOUK_STATE/tls/key.pem" \
@@ -471,11 +499,11 @@ error_log $SOUK_STATE/logs/front-error.log warn;
 events { worker_connections $((files / 2 - 32)); }
 http {
     access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
     include $dir/souk.conf;
 }
 EOF
@@ -490,11 +518,27 @@ front_start() {
     proc_start front nginx -c "$conf" -e "$SOUK_STATE/logs/front-error.log"
 }
 
+# SIGKILLs one process started by proc_start and waits until it is gone
+# (its pid file stays, naming a dead pid, so proc_start starts it again).
+proc_kill() {
+    local f pid i
+    f="$(pid_file "$1")"
+    [[ -f "$f" ]] || return 1
+    pid="$(cat "$f")"
+    kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 1 200); do
+        pid_running "$pid" || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 procs_start_all() {
     front_start
     proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
     if [[ -x "$SOUK_BUILD_DIR/psp/souk-psp" ]]; then
-        proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
+        # Its ledger outlives a restart of the process, as a real provider's does.
+        SOUK_PSP_LEDGER_FILE="$SOUK_STATE/psp-ledger.jsonl" proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
     fi
     local svc
     load_worker_services
@@ -554,6 +598,30 @@ stack_status() {
             jq -r '.[] | [.name, (.messages // 0), (.consumers // 0)] | @tsv' |
             while IFS=$'\t' read -r q m c; do printf '%-32s %10s %10s\n' "$q" "$m" "$c"; done
     fi
+}
+
+# LOAD_ARGS: souk-load's options for this profile's stack: the gateway, a
+# superuser PostgreSQL connection for the money and outbox checks, the
+# management API for the DLQ check and the pid files for peak RSS.
+load_stack_args() {
+    LOAD_ARGS=(--url "$SOUK_URL"
+        --pg "host=$(pg_sock) port=$SOUK_PG_PORT dbname=souk user=postgres"
+        --mgmt-url "$MGMT_URL"
+        --mgmt-user "$SOUK_RABBIT_ADMIN_USER" --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD"
+        --rss-from "$SOUK_STATE/pids")
+}
+
+# Waits (up to 60 s) for souk-load, running as pid $2 with its stderr going
+# to file $1, to print its first progress line, one second into its
+# checkouts. False when it ended or never got there (its setup failed).
+load_wait_started() {
+    local i
+    for i in $(seq 1 1200); do
+        grep -q '^load: ' "$1" && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.05
+    done
+    grep -q '^load: ' "$1"
 }
 
 # Environment for the test binaries: where the throwaway stack is.

@@ -1,8 +1,9 @@
 /* The contract between the worker runtime and a service's handlers. The
- * runtime opens a transaction, records the message in the service's inbox,
- * and calls the handler for the event type; the handler writes its effect
- * and its outgoing events (souk_outbox_add) on ctx->db inside that same
- * transaction. The runtime commits on OK and only then acks. */
+ * runtime begins a unit of work (events/tx.h), records the message in the
+ * service's inbox, and calls the handler for the event type; the handler
+ * writes its effect and emits its events through ctx->tx (workers/saga.h),
+ * inside that same transaction. The runtime commits on OK and only then
+ * acks. */
 #ifndef SOUK_WORKERS_HANDLER_H
 #define SOUK_WORKERS_HANDLER_H
 
@@ -13,6 +14,7 @@
 #include "core/status.h"
 #include "events/envelope.h"
 #include "events/topology.h"
+#include "events/tx.h"
 
 typedef enum souk_handler_result {
     SOUK_HANDLE_OK,     /* effect done; commit and ack */
@@ -23,12 +25,11 @@ typedef enum souk_handler_result {
 typedef struct souk_handler_ctx {
     const souk_config *cfg;
     souk_service service;
-    PGconn *db;               /* inside the message's transaction */
+    souk_tx *tx;              /* the message's unit of work */
     const souk_envelope *msg; /* the delivered message */
     json_object *payload;     /* parsed and schema-checked body; owned by the runtime */
     void *service_state;      /* per consumer thread, from the service's init */
     char error[256];          /* why, on RETRY or REJECT */
-    souk_status db_status;    /* of the last failed statement (souk_saga_exec) */
 } souk_handler_ctx;
 
 typedef souk_handler_result (*souk_handler_fn)(souk_handler_ctx *ctx);
@@ -53,7 +54,7 @@ typedef struct souk_service_def {
      * them in opposite orders. payloads[i] may be NULL. Returns 0, or -1
      * when the locks were not taken (the messages then run one per
      * transaction). */
-    int (*batch_lock)(PGconn *db, json_object *const *payloads, const char *const *order_ids,
+    int (*batch_lock)(souk_tx *tx, json_object *const *payloads, const char *const *order_ids,
                       int n);
     void *(*thread_init)(const souk_config *cfg);
     void (*thread_free)(void *state);

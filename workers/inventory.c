@@ -229,7 +229,7 @@ static void append_uuid(char **array, size_t *len, size_t *cap, const char *id)
         array_append(array, len, cap, id);
 }
 
-int souk_inventory_batch_lock(PGconn *db, json_object *const *payloads,
+int souk_inventory_batch_lock(souk_tx *tx, json_object *const *payloads,
                               const char *const *order_ids, int n)
 {
     size_t plen = 1, pcap = 64, olen = 1, ocap = 64;
@@ -246,14 +246,13 @@ int souk_inventory_batch_lock(PGconn *db, json_object *const *payloads,
     memcpy(products + plen, "}", 2);
     memcpy(orders + olen, "}", 2);
     const char *params[2] = {products, orders};
-    PGresult *res =
-        souk_db_exec_prepared(db,
-                              "SELECT 1 FROM stock WHERE product_id = ANY($1::uuid[]) OR "
-                              "product_id IN (SELECT product_id FROM reservations WHERE "
-                              "order_id = ANY($2::uuid[]) AND status = 'RESERVED') "
-                              "ORDER BY product_id FOR UPDATE",
-                              2, params);
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PGresult *res = souk_tx_exec(tx,
+                                 "SELECT 1 FROM stock WHERE product_id = ANY($1::uuid[]) OR "
+                                 "product_id IN (SELECT product_id FROM reservations WHERE "
+                                 "order_id = ANY($2::uuid[]) AND status = 'RESERVED') "
+                                 "ORDER BY product_id FOR UPDATE",
+                                 2, params);
+    int ok = res != NULL;
     PQclear(res);
     free(products);
     free(orders);

@@ -305,16 +305,18 @@ static int cancel_overdue(souk_order_deadline *d, PGconn *db, const char *order_
     souk_envelope cause = {0};
     snprintf(cause.correlation_id, sizeof cause.correlation_id, "%s", order_id);
     snprintf(cause.app_id, sizeof cause.app_id, "order");
-    souk_handler_ctx ctx = {.cfg = d->cfg, .service = SOUK_SERVICE_ORDER, .db = db, .msg = &cause};
-    if (souk_db_exec(db, "BEGIN") != SOUK_OK)
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    if (!tx)
         return -1;
+    souk_handler_ctx ctx = {.cfg = d->cfg, .service = SOUK_SERVICE_ORDER, .tx = tx, .msg = &cause};
     souk_handler_result r = cancel(&ctx, "timed_out", "saga deadline passed");
-    if (r == SOUK_HANDLE_OK && souk_outbox_commit(db) == SOUK_OK)
-        return 0;
-    PQclear(PQexec(db, "ROLLBACK"));
-    SOUK_LOG_MSG(SOUK_LOG_ERROR, order_id, NULL, "deadline cancellation failed: %s",
-                 r == SOUK_HANDLE_OK ? "commit failed" : ctx.error);
-    return -1;
+    int done = r == SOUK_HANDLE_OK && souk_tx_commit(tx) == SOUK_OK;
+    if (!done)
+        SOUK_LOG_MSG(SOUK_LOG_ERROR, order_id, NULL, "deadline cancellation failed: %s",
+                     r == SOUK_HANDLE_OK ? souk_tx_error(tx) : ctx.error);
+    souk_tx_free(tx);
+    return done ? 0 : -1;
 }
 
 /* Cancels up to 100 overdue orders. Returns how many were overdue, or -1

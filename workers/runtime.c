@@ -216,7 +216,7 @@ static void prepare(struct consumer *c, struct item *it)
  * as duplicates. One statement for the batch instead of one per message:
  * a round trip to the database was a large share of each message's cost.
  * Returns 0, or -1 when the database failed. */
-static int claim_inbox(struct consumer *c, struct item **todo, int n)
+static int claim_inbox(struct consumer *c, souk_tx *tx, struct item **todo, int n)
 {
     /* message ids are UUIDs (checked when decoded): no quoting needed */
     char ids[SOUK_BATCH_CAP * (SOUK_ID_CAP + 1) + 3];
@@ -232,15 +232,13 @@ static int claim_inbox(struct consumer *c, struct item **todo, int n)
     ids[len++] = '}';
     ids[len] = '\0';
     const char *params[2] = {c->queue, ids};
-    PGresult *res = souk_db_exec_prepared(c->db,
-                                          "INSERT INTO inbox (consumer, message_id) "
-                                          "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "
-                                          "RETURNING message_id",
-                                          2, params);
-    if (souk_db_result_status(c->db, res) != SOUK_OK) {
-        PQclear(res);
+    PGresult *res = souk_tx_exec(tx,
+                                 "INSERT INTO inbox (consumer, message_id) "
+                                 "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "
+                                 "RETURNING message_id",
+                                 2, params);
+    if (!res)
         return -1;
-    }
     int claimed[SOUK_BATCH_CAP] = {0};
     for (int r = 0; r < PQntuples(res); r++) {
         const char *id = PQgetvalue(res, r, 0);
@@ -262,11 +260,11 @@ static int claim_inbox(struct consumer *c, struct item **todo, int n)
  * transaction. Returns 0 when it succeeded, 1 when its handler answered
  * RETRY or REJECT (verdict and why set; the caller must roll back), -1 when
  * the database connection failed. */
-static int handle_in_transaction(struct consumer *c, struct item *it)
+static int handle_in_transaction(struct consumer *c, souk_tx *tx, struct item *it)
 {
     souk_handler_ctx ctx = {.cfg = c->cfg,
                             .service = c->def->service,
-                            .db = c->db,
+                            .tx = tx,
                             .msg = &it->msg,
                             .payload = it->payload,
                             .service_state = c->service_state};
@@ -321,7 +319,7 @@ static int ensure_db(struct consumer *c)
 
 /* The service's batch locks for todo (see souk_service_def.batch_lock).
  * Returns 0, or 1 when they could not be taken. */
-static int lock_batch(struct consumer *c, struct item **todo, int n)
+static int lock_batch(struct consumer *c, souk_tx *tx, struct item **todo, int n)
 {
     if (!c->def->batch_lock || n < 2)
         return 0;
@@ -331,10 +329,10 @@ static int lock_batch(struct consumer *c, struct item **todo, int n)
         payloads[i] = todo[i]->payload;
         order_ids[i] = todo[i]->msg.correlation_id;
     }
-    if (c->def->batch_lock(c->db, payloads, order_ids, n) == 0)
+    if (c->def->batch_lock(tx, payloads, order_ids, n) == 0)
         return 0;
     SOUK_LOG(SOUK_LOG_WARN, "batch locks of %d messages not taken (%s); one per transaction", n,
-             PQerrorMessage(c->db));
+             souk_tx_error(tx));
     return 1;
 }
 
@@ -344,35 +342,42 @@ static int lock_batch(struct consumer *c, struct item **todo, int n)
  * one by one), -1 when the database failed. */
 static int run_transaction(struct consumer *c, struct item **todo, int n)
 {
-    if (souk_db_exec(c->db, "BEGIN") != SOUK_OK)
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(c->db, &st);
+    if (!tx)
         return -1;
-    if (lock_batch(c, todo, n) != 0) {
-        PGresult *rb = PQexec(c->db, "ROLLBACK");
-        PQclear(rb);
-        return PQstatus(c->db) == CONNECTION_OK ? 1 : -1;
+    int r = 0;
+    if (lock_batch(c, tx, todo, n) != 0) {
+        r = PQstatus(c->db) == CONNECTION_OK ? 1 : -1;
+        goto out;
     }
-    if (claim_inbox(c, todo, n) != 0)
-        return -1; /* the caller rolls back */
+    if (claim_inbox(c, tx, todo, n) != 0) {
+        r = -1;
+        goto out;
+    }
     for (int i = 0; i < n; i++) {
         if (todo[i]->verdict == ITEM_DUPLICATE)
             continue;
-        int r = handle_in_transaction(c, todo[i]);
-        if (r == 0)
+        int h = handle_in_transaction(c, tx, todo[i]);
+        if (h == 0)
             continue;
-        PGresult *rb = PQexec(c->db, "ROLLBACK");
-        PQclear(rb);
-        if (r < 0)
-            return -1;
-        if (n > 1)
-            return 1;
-        todo[0]->settled = 1;
-        return 0;
+        if (h < 0)
+            r = -1;
+        else if (n > 1)
+            r = 1;
+        else
+            todo[0]->settled = 1;
+        goto out;
     }
-    if (souk_outbox_commit(c->db) != SOUK_OK)
-        return -1;
+    if (souk_tx_commit(tx) != SOUK_OK) {
+        r = -1;
+        goto out;
+    }
     for (int i = 0; i < n; i++)
         todo[i]->settled = 1;
-    return 0;
+out:
+    souk_tx_free(tx); /* rolls back whatever did not commit */
+    return r;
 }
 
 /* Handles the batch's messages in one transaction, so that one commit (one
@@ -406,10 +411,7 @@ static void handle_batch(struct consumer *c, struct item *items, int count)
     }
     failed = r == -1;
     if (failed) {
-        if (c->db && PQstatus(c->db) == CONNECTION_OK) {
-            PGresult *rb = PQexec(c->db, "ROLLBACK");
-            PQclear(rb);
-        } else {
+        if (c->db && PQstatus(c->db) != CONNECTION_OK) {
             PQfinish(c->db);
             c->db = NULL;
         }

@@ -45,18 +45,12 @@ souk_handler_result souk_saga_emit(souk_handler_ctx *ctx, souk_event_type type,
                             .causation_id = ctx->msg->message_id,
                             .request_id = ctx->msg->request_id,
                             .payload = payload};
-    const char *params[SOUK_OUTBOX_PARAMS];
-    souk_status st = souk_outbox_row(&ev, id, params, ctx->error, sizeof ctx->error);
+    souk_status st = souk_tx_emit(ctx->tx, &ev, id);
+    json_object_put(payload);
     if (st != SOUK_OK) {
-        json_object_put(payload);
-        return SOUK_HANDLE_REJECT;
+        snprintf(ctx->error, sizeof ctx->error, "%s", souk_tx_error(ctx->tx));
+        return st == SOUK_ESCHEMA ? SOUK_HANDLE_REJECT : souk_saga_db_failure(ctx);
     }
-    PGresult *res = souk_saga_exec(ctx, souk_outbox_insert_sql, SOUK_OUTBOX_PARAMS, params);
-    json_object_put(payload); /* params[6] pointed into it */
-    if (!res)
-        return souk_saga_db_failure(ctx);
-    PQclear(res);
-    souk_outbox_row_added();
     if (message_id)
         memcpy(message_id, id, 37);
     SOUK_LOG_MSG(SOUK_LOG_DEBUG, ctx->msg->correlation_id, id, "emitting %s caused_by=%s",
@@ -68,19 +62,16 @@ PGresult *souk_saga_exec(souk_handler_ctx *ctx, const char *sql, int count,
                          const char *const *params)
 {
     /* the same few statements over and over on the thread's connection */
-    PGresult *res = souk_db_exec_prepared(ctx->db, sql, count, params);
-    ctx->db_status = souk_db_result_status(ctx->db, res);
-    if (ctx->db_status == SOUK_OK)
-        return res;
-    snprintf(ctx->error, sizeof ctx->error, "database: %s", PQresultErrorMessage(res));
-    ctx->error[strcspn(ctx->error, "\n")] = '\0';
-    PQclear(res);
-    return NULL;
+    PGresult *res = souk_tx_exec(ctx->tx, sql, count, params);
+    if (!res)
+        snprintf(ctx->error, sizeof ctx->error, "%s", souk_tx_error(ctx->tx));
+    return res;
 }
 
 souk_handler_result souk_saga_db_failure(souk_handler_ctx *ctx)
 {
-    if (PQstatus(ctx->db) != CONNECTION_OK || souk_db_status_is_transient(ctx->db_status))
+    if (PQstatus(souk_tx_db(ctx->tx)) != CONNECTION_OK ||
+        souk_db_status_is_transient(souk_tx_status(ctx->tx)))
         return SOUK_HANDLE_RETRY;
     return SOUK_HANDLE_REJECT;
 }

@@ -21,50 +21,21 @@
 
 TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
-/* The PENDING orders of waiting_order, made final at the end of each
- * test: the books every later e2e test checks (ts_assert_invariants) allow
- * no order that is neither final nor finishing. */
-#define WAITING_MAX 8
-static char waiting[WAITING_MAX][37];
-static int waiting_count;
-
 static void teardown(void)
 {
     th_kill_all();
-    PGconn *db = th_pg_admin();
-    for (int i = 0; i < waiting_count; i++) {
-        const char *params[1] = {waiting[i]};
-        PQclear(PQexecParams(db,
-                             "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = "
-                             "'timed_out', updated_at = now() WHERE id = $1 AND status = 'PENDING'",
-                             1, NULL, params, NULL, NULL, 0));
-    }
-    PQfinish(db);
-    waiting_count = 0;
 }
 
 TestSuite(front, .fini = teardown, .timeout = 120);
 
-/* A customer's order that stays PENDING (no saga runs for it), so that a
- * long poll on it waits its full time. Writes the token and the order id. */
+/* A new customer and an order of theirs that stays PENDING for the length
+ * of a test (no saga runs for it), so that a long poll on it waits its full
+ * time; the deadline sweep ends it afterwards. Writes the token and id. */
 static void waiting_order(char *token, size_t cap, char order[37])
 {
     char customer[64];
     ts_customer(token, cap, customer);
-    souk_uuid_v4(order);
-    PGconn *db = th_pg_admin();
-    const char *params[2] = {order, customer};
-    PGresult *res =
-        PQexecParams(db,
-                     "INSERT INTO orders.orders (id, customer_id, status, currency, total_minor, "
-                     "shipping_address, deadline_at) VALUES ($1, $2, 'PENDING', 'EUR', 1, '{}', "
-                     "now() + interval '1 hour')",
-                     2, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(db);
-    cr_assert_lt(waiting_count, WAITING_MAX);
-    memcpy(waiting[waiting_count++], order, 37);
+    ts_open_order(customer, 25, NULL, order);
 }
 
 /* The front's host:port, from SOUK_TEST_GATEWAY_URL. */

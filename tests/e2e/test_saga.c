@@ -606,24 +606,6 @@ Test(saga, long_poll_parameters_are_checked_and_ownership_still_holds)
     ts_assert_invariants(NULL);
 }
 
-/* An overdue order with the given customer_email (NULL: none), inserted
- * as the order service would have created it. */
-static void insert_overdue_order(PGconn *db, char id[37], const char *email)
-{
-    souk_uuid_v4(id);
-    char customer[37];
-    souk_uuid_v4(customer);
-    const char *params[3] = {id, customer, email};
-    PGresult *res = PQexecParams(
-        db,
-        "INSERT INTO orders.orders (id, customer_id, status, currency, total_minor, "
-        "shipping_address, deadline_at, customer_email) VALUES ($1, $2, 'PENDING', 'EUR', 900, "
-        "'{}', now() - interval '1 s', $3)",
-        3, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-}
-
 #define CANCELLED_EVENTS_SQL                                                                       \
     "SELECT count(*) FROM orders.outbox WHERE correlation_id = $1 AND type = 'OrderCancelled'"
 #define TIMED_OUT_SQL                                                                              \
@@ -636,16 +618,17 @@ static void insert_overdue_order(PGconn *db, char id[37], const char *email)
  * release its stock and payment; the orders beside it still are. */
 Test(saga, the_deadline_never_cancels_an_order_without_its_event)
 {
-    PGconn *db = th_pg_admin();
-    char broken[37], fine[37];
-    insert_overdue_order(db, broken, "not-an-email");
-    insert_overdue_order(db, fine, NULL);
+    char customer[37], broken[37], fine[37];
+    souk_uuid_v4(customer);
+    ts_open_order(customer, -1, "not-an-email", broken);
+    ts_open_order(customer, -1, NULL, fine);
     cr_assert_eq(th_wait_pg_long(TIMED_OUT_SQL, fine, 1, 15000), 1);
     cr_assert_eq(th_pg_long(CANCELLED_EVENTS_SQL, fine), 1);
     cr_assert(th_wait_log("worker-order", broken, "deadline cancellation failed", 15000));
     cr_assert_eq(th_pg_long(TIMED_OUT_SQL, broken), 0, "cancelled without its event");
     cr_assert_eq(th_pg_long(CANCELLED_EVENTS_SQL, broken), 0);
     /* once the event can be built, the next sweep cancels it */
+    PGconn *db = th_pg_admin();
     const char *params[1] = {broken};
     PQclear(PQexecParams(db, "UPDATE orders.orders SET customer_email = NULL WHERE id = $1::uuid",
                          1, NULL, params, NULL, NULL, 0));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/db.h"
 #include "tests/support/harness.h"
@@ -44,6 +45,85 @@ Test(foundation, readyz_is_200_naming_postgresql_and_rabbitmq_as_reachable)
     cr_assert_str_eq(json_object_get_string(json_object_object_get(checks, "rabbitmq")), "ok");
     json_object_put(json);
     free(body);
+}
+
+/* Watches one gateway start: every answer until /healthz is 200 must be a
+ * 503 with Retry-After (or no answer yet). Returns the answers seen. */
+static int watch_one_start(int round)
+{
+    int port = th_free_port();
+    pid_t pid = start_gateway(port, NULL, "t-gateway-starting");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    long status = 0;
+    int answers = 0;
+    /* About 15 s of attempts: 2 ms apart while nothing listens, back to back after. */
+    for (int i = 0; i < 7500 && status != 200; i++) {
+        char *body = NULL, *headers = NULL;
+        status = th_http_headers("GET", url, NULL, NULL, &body, &headers);
+        answers += status != 0;
+        cr_assert(status == 0 || status == 200 || status == 503,
+                  "start %d: answer %d while starting was %ld: %s", round, answers, status, body);
+        if (status == 503)
+            cr_assert(strstr(headers, "Retry-After") != NULL, "%s", headers);
+        free(body);
+        free(headers);
+        if (status == 0)
+            th_sleep_ms(2);
+    }
+    cr_assert_eq(status, 200, "start %d: the gateway never answered /healthz", round);
+    th_signal(pid, SIGKILL);
+    th_wait_exit(pid, 5000);
+    return answers;
+}
+
+/* A client retrying through a gateway restart must never be told its route
+ * does not exist: from the moment the port listens every answer is the
+ * route's own or a 503 with Retry-After, never civetweb's 404 of a server
+ * whose routes are not registered yet. The window is short (the gateway's
+ * setup), so the gateway is started 20 times. */
+Test(foundation, a_starting_gateway_answers_503_until_its_routes_exist_never_404)
+{
+    int answers = 0;
+    for (int round = 1; round <= 20; round++)
+        answers += watch_one_start(round);
+    cr_log_info("%d answers during 20 starts", answers);
+}
+
+/* An order the order service has not created yet is looked up among the
+ * accepted checkouts; when the cart database cannot answer, that is a 503
+ * to retry, never a 404 telling the client its accepted order does not
+ * exist. */
+Test(foundation, an_order_read_whose_checkout_lookup_fails_is_503_not_404)
+{
+    static char env[128];
+    snprintf(env, sizeof env, "SOUK_DB_URL_CART=postgresql://127.0.0.1:%d/souk", th_free_port());
+    int port = th_free_port();
+    start_gateway(port, env, "t-gateway-nocart");
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    cr_assert(th_wait_http(url, 200, 15000));
+    char email[96], body[256];
+    snprintf(email, sizeof email, "nocart-%d@souk.example", (int)getpid());
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s\",\"password\":\"a long enough password\",\"name\":\"N\"}", email);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/auth/register", port);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    char *answer = NULL;
+    cr_assert_eq(th_http("POST", url, body, json, &answer), 201, "%s", answer);
+    json_object *doc = json_tokener_parse(answer);
+    char auth[1200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s",
+             json_object_get_string(json_object_object_get(doc, "access_token")));
+    json_object_put(doc);
+    free(answer);
+    const char *headers[] = {auth, NULL};
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/orders/0b5c3a9e-7d1f-4c2a-9e8b-1f2d3c4b5a69",
+             port);
+    answer = NULL;
+    long status = th_http("GET", url, NULL, headers, &answer);
+    cr_assert_eq(status, 503, "%ld %s", status, answer);
+    free(answer);
 }
 
 static void assert_not_ready_naming(const char *extra_env, const char *dependency)

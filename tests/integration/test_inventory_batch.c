@@ -72,14 +72,15 @@ Test(inventory_batch, a_batch_locks_the_rows_of_new_lines_and_of_open_reservatio
      * error that would fail the batch. */
     const char *order_ids[3] = {order_a, order_b, "not-a-uuid"};
     PGconn *db = th_pg_as("souk_inventory", "souk_inventory");
-    exec_ok(db, "BEGIN", NULL);
-    cr_assert_eq(souk_inventory_batch_lock(db, payloads, order_ids, 3), 0, "%s",
-                 PQerrorMessage(db));
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    cr_assert_not_null(tx);
+    cr_assert_eq(souk_inventory_batch_lock(tx, payloads, order_ids, 3), 0, "%s", souk_tx_error(tx));
     cr_assert(row_locked(ordered), "the product of an OrderCreated line is locked");
     cr_assert(row_locked(reserved_product), "the product of an open reservation is locked");
     cr_assert_not(row_locked(released_product), "a released reservation's product is not");
     cr_assert_not(row_locked(untouched), "an unrelated product is not");
-    exec_ok(db, "ROLLBACK", NULL);
+    souk_tx_free(tx); /* rolls back */
     cr_assert_not(row_locked(ordered), "the locks end with the transaction");
     PQfinish(db);
     json_object_put(created);
@@ -91,10 +92,10 @@ Test(inventory_batch, a_batch_locks_the_rows_of_new_lines_and_of_open_reservatio
     PQfinish(admin);
 }
 
-/* Runs inventory's OrderCreated handler inside an open transaction of db
+/* Runs inventory's OrderCreated handler inside the open unit of work tx
  * for order_id with two lines: quantity_a of product_a, quantity_b of
  * product_b; returns its result. */
-static souk_handler_result reserve(PGconn *db, const char *order_id, const char *product_a,
+static souk_handler_result reserve(souk_tx *tx, const char *order_id, const char *product_a,
                                    int quantity_a, const char *product_b, int quantity_b)
 {
     char lines[512];
@@ -118,7 +119,7 @@ static souk_handler_result reserve(PGconn *db, const char *order_id, const char 
     snprintf(msg.type, sizeof msg.type, "OrderCreated");
     souk_handler_fn handlers[SOUK_EVENT_COUNT] = {0};
     souk_inventory_handlers(handlers);
-    souk_handler_ctx ctx = {.db = db, .msg = &msg, .payload = payload};
+    souk_handler_ctx ctx = {.tx = tx, .msg = &msg, .payload = payload};
     souk_handler_result r = handlers[SOUK_EVENT_ORDER_CREATED](&ctx);
     cr_assert_eq(r, SOUK_HANDLE_OK, "%s", ctx.error);
     json_object_put(payload);
@@ -149,15 +150,17 @@ Test(inventory_batch, an_order_is_reserved_whole_or_not_at_all)
             product);
     PQfinish(admin);
     PGconn *db = th_pg_as("souk_inventory", "souk_inventory");
-    exec_ok(db, "BEGIN", NULL);
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    cr_assert_not_null(tx);
     /* the same product on two lines (as another producer could send it) is
      * reserved as their sum, in one reservation row */
-    reserve(db, whole, product, 3, product, 4);
+    reserve(tx, whole, product, 3, product, 4);
     cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
     cr_assert_eq(
         in_db(db, "SELECT sum(quantity) FROM reservations WHERE order_id = $1::uuid", whole), 7);
     /* 2 more fit, 4 do not: nothing of the order is reserved */
-    reserve(db, too_much, product, 2, product, 2);
+    reserve(tx, too_much, product, 2, product, 2);
     cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
     cr_assert_eq(in_db(db, "SELECT count(*) FROM reservations WHERE order_id = $1::uuid", too_much),
                  0);
@@ -168,14 +171,14 @@ Test(inventory_batch, an_order_is_reserved_whole_or_not_at_all)
                  1);
     /* a product inventory does not stock fails the order, and the line
      * that would fit is not reserved either */
-    reserve(db, unknown, product, 1, missing, 1);
+    reserve(tx, unknown, product, 1, missing, 1);
     cr_assert_eq(in_db(db, "SELECT reserved FROM stock WHERE product_id = $1", product), 7);
     cr_assert_eq(in_db(db,
                        "SELECT count(*) FROM outbox WHERE type = 'StockReservationFailed' "
                        "AND payload LIKE '%' || $1 || '%'",
                        missing),
                  1, "the failure names the product that is not stocked");
-    exec_ok(db, "ROLLBACK", NULL);
+    souk_tx_free(tx); /* rolls back */
     PQfinish(db);
     admin = th_pg_admin();
     exec_ok(admin, "DELETE FROM inventory.stock WHERE product_id = $1", product);

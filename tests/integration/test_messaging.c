@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
+#include "events/tx.h"
 #include "events/publisher.h"
 #include "tests/support/broker.h"
 #include "tests/support/concurrency.h"
@@ -62,20 +63,21 @@ static void add_to_outbox(const char *order_id, int count, int commit)
 {
     PGconn *db = th_pg_as("souk_orders", "souk_orders");
     cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    PQclear(PQexec(db, "BEGIN"));
+    souk_status st;
+    souk_tx *tx = souk_tx_begin(db, &st);
+    cr_assert_not_null(tx, "%s", souk_strerror(st));
     for (int i = 0; i < count; i++) {
         json_object *payload = order_created(order_id);
         souk_outbox_event ev = {
             .type = SOUK_EVENT_ORDER_CREATED, .correlation_id = order_id, .payload = payload};
-        char err[256];
-        cr_assert_eq(souk_outbox_add(db, &ev, NULL, err, sizeof err), SOUK_OK, "%s", err);
+        cr_assert_eq(souk_tx_emit(tx, &ev, NULL), SOUK_OK, "%s", souk_tx_error(tx));
         json_object_put(payload);
     }
     /* The relay runs in the order worker, another process. */
-    cr_assert_eq(souk_outbox_notify_relays(db, SOUK_SCHEMA_ORDERS), SOUK_OK);
-    PGresult *res = PQexec(db, commit ? "COMMIT" : "ROLLBACK");
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK);
-    PQclear(res);
+    cr_assert_eq(souk_tx_notify_relays(tx, SOUK_SCHEMA_ORDERS), SOUK_OK);
+    if (commit)
+        cr_assert_eq(souk_tx_commit(tx), SOUK_OK, "%s", souk_tx_error(tx));
+    souk_tx_free(tx); /* rolls back when not committed */
     PQfinish(db);
 }
 

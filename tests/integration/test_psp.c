@@ -22,15 +22,20 @@ static pid_t psp_pid;
 static souk_config *cfg;
 static souk_psp_client *client;
 
-static pid_t start_psp(int port, const char *log)
+static pid_t start_psp_with(int port, const char *extra, const char *log)
 {
     static char port_env[64];
     snprintf(port_env, sizeof port_env, "SOUK_PSP_PORT=%d", port);
-    const char *env[] = {port_env, "SOUK_PSP_TIMEOUT_SLEEP_MS=3000", NULL};
+    const char *env[] = {port_env, "SOUK_PSP_TIMEOUT_SLEEP_MS=3000", extra, NULL};
     return th_spawn(th_binary("psp/souk-psp"), NULL, env, log);
 }
 
 TH_REQUIRE_STACK(TH_NEEDS_STACK)
+
+static pid_t start_psp(int port, const char *log)
+{
+    return start_psp_with(port, NULL, log);
+}
 
 static void setup(void)
 {
@@ -405,6 +410,74 @@ Test(psp, stops_cleanly_on_sigterm_answering_a_slow_charge_in_flight)
     cr_assert_eq(call.status, SOUK_OK, "%s", souk_status_name(call.status));
     cr_assert(call.answered_at - start < 1.0, "answered %.2f s after SIGTERM",
               call.answered_at - start);
+}
+
+/* SIGKILLs the running souk-psp and starts it again on its port with the
+ * ledger file given in ledger_env. */
+static void restart_psp(const char *ledger_env, const char *log)
+{
+    int port = 0;
+    cr_assert_eq(sscanf(base_url, "http://127.0.0.1:%d", &port), 1);
+    th_signal(psp_pid, SIGKILL);
+    th_wait_exit(psp_pid, 10000);
+    psp_pid = start_psp_with(port, ledger_env, log);
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", base_url);
+    cr_assert(th_wait_http(url, 200, 15000), "souk-psp did not come back");
+}
+
+/* A provider does not forget a capture when its server crashes: souk chaos
+ * kills souk-psp while refunds of earlier captures are on their way. */
+Test(psp, a_killed_provider_restarted_with_its_ledger_file_knows_its_charges_and_refunds)
+{
+    static char ledger_env[600];
+    char ledger[512];
+    snprintf(ledger, sizeof ledger, "%s/t-psp-ledger-%d.jsonl", getenv("SOUK_STATE"),
+             (int)getpid());
+    unlink(ledger);
+    snprintf(ledger_env, sizeof ledger_env, "SOUK_PSP_LEDGER_FILE=%s", ledger);
+    restart_psp(ledger_env, "t-psp-ledger");
+
+    souk_psp_charge paid, declined, flaky;
+    char err[256], refund_id[64], again_id[64];
+    cr_assert_eq(charge("order-kept", 5000, "tok_approve", &paid, err, sizeof err), SOUK_OK, "%s",
+                 err);
+    cr_assert_eq(charge("order-kept-declined", 700, "tok_decline", &declined, err, sizeof err),
+                 SOUK_OK, "%s", err);
+    cr_assert_eq(charge("order-kept-flaky", 300, "tok_flaky", &flaky, err, sizeof err), SOUK_EIO);
+    cr_assert_eq(souk_psp_client_refund(client, paid.id, "order-kept:refund", 2000, refund_id, err,
+                                        sizeof err),
+                 SOUK_OK, "%s", err);
+
+    restart_psp(ledger_env, "t-psp-ledger-again");
+    char path[128];
+    snprintf(path, sizeof path, "/charges/%s", paid.id);
+    json_object *json = get_json(path, 200);
+    cr_assert_str_eq(member_str(json, "status"), "approved");
+    cr_assert_eq(member_int(json, "refunded_minor"), 2000);
+    json_object_put(json);
+    souk_psp_charge replayed;
+    cr_assert_eq(charge("order-kept", 5000, "tok_approve", &replayed, err, sizeof err), SOUK_OK);
+    cr_assert_str_eq(replayed.id, paid.id, "the retry after the restart charged again");
+    cr_assert_eq(charge("order-kept-declined", 700, "tok_decline", &replayed, err, sizeof err),
+                 SOUK_OK);
+    cr_assert_str_eq(replayed.id, declined.id);
+    cr_assert_eq(replayed.approved, 0);
+    cr_assert_eq(charge("order-kept-flaky", 300, "tok_flaky", &replayed, err, sizeof err), SOUK_OK,
+                 "the first tok_flaky failure was forgotten: %s", err);
+    cr_assert_eq(souk_psp_client_refund(client, paid.id, "order-kept:refund", 2000, again_id, err,
+                                        sizeof err),
+                 SOUK_OK, "%s", err);
+    cr_assert_str_eq(again_id, refund_id, "the refund's retry after the restart refunded again");
+    cr_assert_eq(
+        souk_psp_client_refund(client, paid.id, "order-kept:rest", 3000, again_id, err, sizeof err),
+        SOUK_OK, "%s", err);
+    cr_assert_eq(
+        souk_psp_client_refund(client, paid.id, "order-kept:more", 1, again_id, err, sizeof err),
+        SOUK_EINVAL, "refunded beyond the capture across a restart");
+    cr_assert_eq(stat_of("charges"), 3);
+    cr_assert_eq(stat_of("refunded_minor_total"), 5000);
+    unlink(ledger);
 }
 
 Test(psp, a_taken_port_gives_a_clear_message_not_a_hang)

@@ -12,6 +12,7 @@
 #include "core/db.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
+#include "events/tx.h"
 #include "gateway/orderwatch.h"
 #include "gateway/ratelimit.h"
 #include "gateway/tokencache.h"
@@ -369,7 +370,7 @@ typedef struct rw_writer {
     char error[256];
 } rw_writer;
 
-/* Commits RW_ROWS outbox rows, one transaction each, as a handler does. */
+/* Commits RW_ROWS outbox rows, one unit of work each, as a handler does. */
 static void *rw_write(void *arg)
 {
     rw_writer *w = arg;
@@ -378,11 +379,14 @@ static void *rw_write(void *arg)
     for (int i = 0; db && i < RW_ROWS; i++) {
         souk_outbox_event ev = {
             .type = SOUK_EVENT_ORDER_CREATED, .correlation_id = w->order_id, .payload = w->payload};
-        st = souk_db_exec(db, "BEGIN");
-        if (st == SOUK_OK)
-            st = souk_outbox_add(db, &ev, NULL, w->error, sizeof w->error);
-        if (st == SOUK_OK)
-            st = souk_outbox_commit(db);
+        souk_tx *tx = souk_tx_begin(db, &st);
+        if (tx)
+            st = souk_tx_emit(tx, &ev, NULL);
+        if (tx && st == SOUK_OK)
+            st = souk_tx_commit(tx);
+        if (tx && st != SOUK_OK)
+            snprintf(w->error, sizeof w->error, "%s", souk_tx_error(tx));
+        souk_tx_free(tx);
         if (st != SOUK_OK)
             break;
         w->committed++;

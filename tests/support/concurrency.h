@@ -33,8 +33,8 @@ int tc_orderwatch_notification(const souk_config *cfg, char *why, size_t cap);
  * and later waits return at once. */
 int tc_orderwatch_shutdown(const souk_config *cfg, char *why, size_t cap);
 
-/* events/outbox: writer threads commit outbox rows through
- * souk_outbox_commit while the process's relay waits with a fallback poll
+/* events/outbox and events/tx: writer threads commit outbox rows through
+ * souk_tx_commit while the process's relay waits with a fallback poll
  * of a minute; the commits' wake-ups alone get every row published and
  * marked sent within seconds. cfg: the order service's, with
  * SOUK_OUTBOX_POLL_MS=60000. */

@@ -16,7 +16,7 @@ long ts_call_at(const char *base, const char *method, const char *path, const ch
     snprintf(url, sizeof url, "%s%s", base, path);
     const char *all[12];
     int n = 0;
-    char auth[2048 + 64]; /* tokens live in buffers of 2048 */
+    char auth[2100]; /* "Authorization: Bearer " and a token of up to 2047 bytes */
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         all[n++] = auth;
@@ -202,6 +202,24 @@ static long dlq_messages(const char *name, long listed)
         json_object_put(q);
     }
     return listed;
+}
+
+void ts_open_order(const char *customer_id, int deadline_s, const char *email, char id[37])
+{
+    souk_uuid_v4(id);
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%d", deadline_s);
+    PGconn *db = th_pg_admin();
+    const char *params[4] = {id, customer_id, seconds, email};
+    PGresult *res = PQexecParams(
+        db,
+        "INSERT INTO orders.orders (id, customer_id, status, currency, total_minor, "
+        "shipping_address, deadline_at, customer_email) VALUES ($1, $2, 'PENDING', 'EUR', 900, "
+        "'{}', now() + make_interval(secs => $3::int), $4)",
+        4, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(db);
 }
 
 void ts_assert_invariants(const char *allowed_dlq)

@@ -26,6 +26,14 @@ const char *ts_admin(void);
 /* Registers a new customer; writes its token (and id when not NULL). */
 void ts_customer(char *token, size_t cap, char *id_out);
 
+/* Inserts an order of customer_id (a UUID) straight into the orders schema,
+ * PENDING, with no saga behind it, its deadline deadline_s seconds from now
+ * (negative: already overdue; the order service's sweep then cancels it)
+ * and customer_email (may be NULL); writes its id. Tests that need an order
+ * that waits use it; a deadline within the invariants' 30 s wait lets the
+ * books of later tests close. */
+void ts_open_order(const char *customer_id, int deadline_s, const char *email, char id[37]);
+
 /* Creates a product priced price_minor EUR with on_hand units; writes its id. */
 void ts_product(long long price_minor, int on_hand, char id[37]);
 
