@@ -32,11 +32,32 @@ typedef struct souk_request {
     char extra_headers[512];
 } souk_request;
 
-/* Adds "Name: value\r\n" to the headers of the answer still to be sent. */
+/* Adds "Name: value\r\n" to the headers of the answer still to be sent; a
+ * header that does not fit in extra_headers is left out whole (and logged),
+ * never cut. */
 void souk_http_add_header(souk_request *req, const char *name, const char *value);
 
+/* An answer to compose: head fields and the body (borrowed). */
+typedef struct souk_http_answer {
+    int status;
+    const char *content_type;
+    const char *request_id;
+    const char *extra_headers; /* "Name: value\r\n" lines */
+    const char *body;
+    size_t len;
+    int head_only; /* a HEAD request: the body's length, not the body */
+} souk_http_answer;
+
+/* Writes into out the head of answer (status line, Content-Type,
+ * Content-Length, X-Request-Id, Cache-Control: no-store, the extra header
+ * lines, the blank line) followed by the body when both fit in cap, so
+ * they leave in one write. Returns the bytes written; *body_left is 0, or
+ * the body's length when it did not fit and must be written after them.
+ * The head must fit in cap (it is bounded by the request's arrays). */
+size_t souk_http_compose(char *out, size_t cap, const souk_http_answer *answer, size_t *body_left);
+
 /* Sends len bytes of body (borrowed) with status, the request id and the
- * added headers, in one write when they fit. */
+ * added headers, in one write when they fit (souk_http_compose). */
 void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
                     size_t len);
 

@@ -63,6 +63,7 @@ curl -fsS "$SOUK_PSP_URL/healthz" >/dev/null || fail "souk-psp does not answer"
 for f in "$SOUK_STATE"/pids/*.pid; do
     pid_alive "$(basename "$f" .pid)" || fail "$(basename "$f" .pid) is not running"
 done
+load_worker_services
 for svc in "${SOUK_WORKER_SERVICES[@]}"; do
     consumers=0
     for _ in $(seq 1 100); do

@@ -16,6 +16,7 @@
 #include "events/tx.h"
 #include "events/publisher.h"
 #include "tests/support/broker.h"
+#include "tests/support/concurrency.h"
 #include "tests/support/harness.h"
 
 #define COUNT_SQL "SELECT count(*) FROM analytics.order_events WHERE order_id = $1"
@@ -92,6 +93,20 @@ Test(messaging, outbox_events_reach_the_subscriber_exactly_once)
     cr_assert_eq(th_wait_pg_long(PENDING_SQL, order, 0, 10000), 0);
     th_sleep_ms(500); /* nothing more arrives afterwards */
     cr_assert_eq(th_pg_long(COUNT_SQL, order), 40);
+}
+
+Test(messaging, commits_wake_the_relay_of_their_own_process_at_once)
+{
+    /* with a fallback poll of a minute, only the commits' wake-ups can
+     * publish the rows within the seconds the scenario allows */
+    setenv("SOUK_OUTBOX_POLL_MS", "60000", 1);
+    souk_config *cfg = NULL;
+    char err[256] = "";
+    cr_assert_eq(souk_config_load(&cfg, "order", err, sizeof err), SOUK_OK, "%s", err);
+    unsetenv("SOUK_OUTBOX_POLL_MS");
+    char why[256] = "";
+    cr_assert_eq(tc_relay_wakeup(cfg, why, sizeof why), 0, "%s", why);
+    souk_config_free(cfg);
 }
 
 Test(messaging, sent_outbox_rows_are_purged_after_the_retention)
