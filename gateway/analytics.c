@@ -73,8 +73,7 @@ void souk_analytics_summary(souk_request *req)
     const char *params[2] = {from, to};
     PGresult *res = PQexecParams(db, summary_sql, 2, NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (st != SOUK_OK && state && strncmp(state, "22", 2) == 0) {
+    if (st != SOUK_OK && strncmp(souk_db_sqlstate(res), "22", 2) == 0) {
         json_object *details = json_object_new_object();
         json_object_object_add(details, "field", json_object_new_string("from"));
         souk_http_fail(req, 400, "VALIDATION_FAILED",

@@ -267,6 +267,19 @@ souk_status souk_catalog_lookup(souk_gateway *gw, const char *id, souk_product *
     return fetch(gw, id, out, NULL);
 }
 
+int souk_catalog_require(souk_request *req, const char *id, souk_product *out)
+{
+    souk_product ignored;
+    souk_status st = souk_catalog_lookup(req->gw, id, out ? out : &ignored);
+    if (st == SOUK_OK)
+        return 1;
+    if (st == SOUK_ENOTFOUND)
+        souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);
+    else
+        souk_http_fail_status(req, "reading a product", st);
+    return 0;
+}
+
 void souk_catalog_get(souk_request *req)
 {
     if (!souk_http_require_user(req))

@@ -263,11 +263,21 @@ int souk_http_require_user(souk_request *req)
     return 0;
 }
 
+int souk_http_is_admin(const souk_request *req)
+{
+    return strcmp(req->claims.role, "admin") == 0;
+}
+
+const char *souk_http_json_text(json_object *doc, const char *name)
+{
+    return json_object_get_string(json_object_object_get(doc, name));
+}
+
 int souk_http_require_admin(souk_request *req)
 {
     if (!souk_http_require_user(req))
         return 0;
-    if (strcmp(req->claims.role, "admin") == 0)
+    if (souk_http_is_admin(req))
         return 1;
     souk_http_fail(req, 403, "FORBIDDEN", "this needs the admin role", NULL);
     return 0;

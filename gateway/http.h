@@ -67,6 +67,12 @@ int souk_http_require_user(souk_request *req);
 /* Requires a valid token with role admin; answers 401 or 403. */
 int souk_http_require_admin(souk_request *req);
 
+/* 1 when the caller's token has the admin role. */
+int souk_http_is_admin(const souk_request *req);
+
+/* The string member name of doc, or NULL (borrowed from doc). */
+const char *souk_http_json_text(json_object *doc, const char *name);
+
 /* A header's value or NULL. */
 const char *souk_http_header(const souk_request *req, const char *name);
 

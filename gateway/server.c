@@ -16,7 +16,10 @@
 #include "gateway/catalog.h"
 #include "gateway/health.h"
 #include "gateway/http.h"
-#include "gateway/shop.h"
+#include "gateway/cart.h"
+#include "gateway/checkout.h"
+#include "gateway/inventory.h"
+#include "gateway/orders.h"
 
 typedef void (*route_fn)(souk_request *req);
 
@@ -55,26 +58,25 @@ static const struct route routes[] = {
     {"GET", "/products/:id", souk_catalog_get, USER, NULL, "One product (served from cache)"},
     {"PUT", "/products/:id", souk_catalog_update, ADMIN, "product", "Replace a product"},
     {"DELETE", "/products/:id", souk_catalog_delete, ADMIN, NULL, "Delete a product"},
-    {"GET", "/inventory/:product_id", souk_shop_inventory_get, USER, NULL,
+    {"GET", "/inventory/:product_id", souk_inventory_get, USER, NULL,
      "Stock of a product: on_hand, reserved, available"},
-    {"PUT", "/inventory/:product_id", souk_shop_inventory_set, ADMIN, "stock",
+    {"PUT", "/inventory/:product_id", souk_inventory_set, ADMIN, "stock",
      "Set (on_hand) or adjust (delta) the stock of a product"},
-    {"GET", "/cart", souk_shop_cart_get, USER, NULL, "My cart with catalog prices and totals"},
-    {"POST", "/cart/items", souk_shop_cart_add, USER, "cart_item", "Add an item to my cart"},
-    {"PUT", "/cart/items/:product_id", souk_shop_cart_set, USER, "cart_quantity",
+    {"GET", "/cart", souk_cart_get, USER, NULL, "My cart with catalog prices and totals"},
+    {"POST", "/cart/items", souk_cart_add, USER, "cart_item", "Add an item to my cart"},
+    {"PUT", "/cart/items/:product_id", souk_cart_set, USER, "cart_quantity",
      "Change the quantity of an item"},
-    {"DELETE", "/cart/items/:product_id", souk_shop_cart_remove, USER, NULL,
+    {"DELETE", "/cart/items/:product_id", souk_cart_remove, USER, NULL,
      "Remove an item from my cart"},
-    {"POST", "/cart/checkout", souk_shop_checkout, USER, "checkout",
+    {"POST", "/cart/checkout", souk_checkout_cart, USER, "checkout",
      "Check out my cart (Idempotency-Key header); 202 with the order id"},
-    {"POST", "/orders", souk_shop_order_create, USER, "order",
+    {"POST", "/orders", souk_checkout_order, USER, "order",
      "Order items directly (Idempotency-Key header); 202 with the order id"},
-    {"GET", "/orders", souk_shop_orders_list, USER, NULL,
-     "My orders, newest first (limit, offset)"},
-    {"GET", "/orders/:id", souk_shop_order_get, USER, NULL,
+    {"GET", "/orders", souk_orders_list, USER, NULL, "My orders, newest first (limit, offset)"},
+    {"GET", "/orders/:id", souk_orders_get, USER, NULL,
      "Status, cancel reason, lines, totals, payment and shipment; with wait=S (1-30), a long "
      "poll answering as soon as the order is COMPLETED or CANCELLED, or after S seconds"},
-    {"GET", "/orders/:id/events", souk_shop_order_events, USER, NULL,
+    {"GET", "/orders/:id/events", souk_orders_events, USER, NULL,
      "The order's timeline: each event, when, from which service"},
     {"GET", "/analytics/summary", souk_analytics_summary, ADMIN, NULL,
      "Orders by status, cancellations by reason, revenue, top products, saga timings "
