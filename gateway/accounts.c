@@ -1,13 +1,11 @@
 /* Account endpoints over the identity schema. */
 #include "gateway/accounts.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/db.h"
-#include "core/clock.h"
 #include "core/log.h"
 #include "events/envelope.h"
 #include "gateway/password.h"
@@ -54,14 +52,10 @@ static souk_status create_account(souk_gateway *gw, PGconn *db, const char *id, 
 
 void souk_accounts_register(souk_request *req)
 {
-    json_object *doc = souk_http_read_json(req, "register");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
-    if (!db) {
-        json_object_put(doc);
+    if (!db)
         return;
-    }
     souk_status st;
     char id[37];
     souk_uuid_v4(id);
@@ -93,30 +87,14 @@ void souk_accounts_register(souk_request *req)
                      req->request_id, id);
         }
     }
-    json_object_put(doc);
 }
 
 void souk_accounts_login(souk_request *req)
 {
-    double retry_after = 0;
-    char key[80];
-    snprintf(key, sizeof key, "login:%s", req->client_ip);
-    if (!souk_ratelimit_take(req->gw->login_limit, key, souk_monotonic_seconds(), &retry_after)) {
-        char seconds[16];
-        snprintf(seconds, sizeof seconds, "%d", (int)ceil(retry_after));
-        souk_http_add_header(req, "Retry-After", seconds);
-        souk_http_fail(req, 429, "TOO_MANY_LOGINS", "too many login attempts; wait and retry",
-                       NULL);
-        return;
-    }
-    json_object *doc = souk_http_read_json(req, "login");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
-    if (!db) {
-        json_object_put(doc);
+    if (!db)
         return;
-    }
     souk_status st;
     const char *params[1] = {souk_http_json_text(doc, "email")};
     PGresult *res = PQexecParams(
@@ -150,13 +128,10 @@ void souk_accounts_login(souk_request *req)
     }
     PQclear(res);
     souk_dbpool_release(req->gw->identity, db);
-    json_object_put(doc);
 }
 
 void souk_accounts_me(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
     if (!db)
         return;
@@ -173,7 +148,7 @@ void souk_accounts_me(souk_request *req)
     } else if (PQntuples(res) != 1) {
         snprintf(req->auth_error, sizeof req->auth_error, "account no longer exists");
         req->authenticated = 0;
-        souk_http_require_user(req);
+        souk_http_unauthorized(req);
     } else {
         json_object *body = json_object_new_object();
         json_object_object_add(body, "id", json_object_new_string(PQgetvalue(res, 0, 0)));

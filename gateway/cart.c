@@ -93,8 +93,6 @@ static PGconn *cart_db(souk_request *req)
 
 void souk_cart_get(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     PGconn *db = cart_db(req);
     if (!db)
         return;
@@ -131,11 +129,7 @@ static void change_cart_item(souk_request *req, json_object *doc, const char *pr
 
 void souk_cart_add(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
-    json_object *doc = souk_http_read_json(req, "cart_item");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     souk_product product;
     const char *product_id = souk_http_json_text(doc, "product_id");
     int known = souk_catalog_require(req, product_id, &product); /* answered when not */
@@ -150,16 +144,11 @@ void souk_cart_add(souk_request *req)
                          "DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity",
                          "adding to the cart");
     }
-    json_object_put(doc);
 }
 
 void souk_cart_set(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
-    json_object *doc = souk_http_read_json(req, "cart_quantity");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     if (!souk_uuid_valid(req->params[0]))
         souk_http_fail(req, 404, "NOT_FOUND", "this product is not in the cart", NULL);
     else
@@ -167,13 +156,10 @@ void souk_cart_set(souk_request *req)
                          "UPDATE cart_items SET quantity = $3::int "
                          "WHERE customer_id = $1 AND product_id = $2",
                          "changing the cart");
-    json_object_put(doc);
 }
 
 void souk_cart_remove(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     if (!souk_uuid_valid(req->params[0])) {
         souk_http_fail(req, 404, "NOT_FOUND", "this product is not in the cart", NULL);
         return;

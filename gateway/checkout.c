@@ -262,22 +262,12 @@ out:
 
 void souk_checkout_cart(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
-    json_object *doc = souk_http_read_json(req, "checkout");
-    if (!doc)
-        return;
-    checkout(req, doc, NULL, 0);
-    json_object_put(doc);
+    checkout(req, req->body, NULL, 0);
 }
 
 void souk_checkout_order(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
-    json_object *doc = souk_http_read_json(req, "order");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     json_object *items = json_object_object_get(doc, "items");
     souk_cart_line *lines = souk_calloc(SOUK_CART_MAX_LINES, sizeof *lines);
     int count = 0;
@@ -301,5 +291,4 @@ void souk_checkout_order(souk_request *req)
     }
     checkout(req, doc, lines, count);
     free(lines);
-    json_object_put(doc);
 }

@@ -177,7 +177,7 @@ static void fail_validation(souk_request *req, const char *why)
     souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
 }
 
-json_object *souk_http_read_json(souk_request *req, const char *schema)
+json_object *souk_http_read_body(souk_request *req, const char *schema)
 {
     long long max = (long long)souk_config_int(req->gw->cfg, SOUK_CFG_MAX_BODY_BYTES);
     if (req->info->content_length > max) {
@@ -224,8 +224,6 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
         fail_validation(req, why);
         return NULL;
     }
-    if (!schema)
-        return doc;
     char name[96];
     snprintf(name, sizeof name, "http/%s", schema);
     const souk_jsonschema *s = souk_schema_get(name);
@@ -238,7 +236,7 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
     return doc;
 }
 
-static void unauthorized(souk_request *req)
+void souk_http_unauthorized(souk_request *req)
 {
     char value[160];
     if (req->auth_error[0])
@@ -255,14 +253,6 @@ static void unauthorized(souk_request *req)
     souk_http_fail(req, 401, "UNAUTHORIZED", message, NULL);
 }
 
-int souk_http_require_user(souk_request *req)
-{
-    if (req->authenticated)
-        return 1;
-    unauthorized(req);
-    return 0;
-}
-
 int souk_http_is_admin(const souk_request *req)
 {
     return strcmp(req->claims.role, "admin") == 0;
@@ -271,16 +261,6 @@ int souk_http_is_admin(const souk_request *req)
 const char *souk_http_json_text(json_object *doc, const char *name)
 {
     return json_object_get_string(json_object_object_get(doc, name));
-}
-
-int souk_http_require_admin(souk_request *req)
-{
-    if (!souk_http_require_user(req))
-        return 0;
-    if (souk_http_is_admin(req))
-        return 1;
-    souk_http_fail(req, 403, "FORBIDDEN", "this needs the admin role", NULL);
-    return 0;
 }
 
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap)

@@ -30,7 +30,7 @@ static void send_stock(souk_request *req, int status, PGresult *res, const char 
 
 void souk_inventory_get(souk_request *req)
 {
-    if (!souk_http_require_user(req) || !souk_catalog_require(req, req->params[0], NULL))
+    if (!souk_catalog_require(req, req->params[0], NULL))
         return;
     PGconn *db = souk_http_db(req, req->gw->inventory_read, "inventory database");
     if (!db)
@@ -51,11 +51,7 @@ void souk_inventory_get(souk_request *req)
 
 void souk_inventory_set(souk_request *req)
 {
-    if (!souk_http_require_admin(req))
-        return;
-    json_object *doc = souk_http_read_json(req, "stock");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     json_object *on_hand = NULL, *delta = NULL;
     int has_on_hand = json_object_object_get_ex(doc, "on_hand", &on_hand);
     int has_delta = json_object_object_get_ex(doc, "delta", &delta);
@@ -64,21 +60,16 @@ void souk_inventory_set(souk_request *req)
         json_object_object_add(details, "field", json_object_new_string("on_hand"));
         souk_http_fail(req, 400, "VALIDATION_FAILED", "give exactly one of on_hand or delta",
                        details);
-        json_object_put(doc);
         return;
     }
-    if (!souk_catalog_require(req, req->params[0], NULL)) {
-        json_object_put(doc);
+    if (!souk_catalog_require(req, req->params[0], NULL))
         return;
-    }
     char amount[32];
     snprintf(amount, sizeof amount, "%lld",
              (long long)json_object_get_int64(has_on_hand ? on_hand : delta));
     PGconn *db = souk_http_db(req, req->gw->inventory_read, "inventory database");
-    if (!db) {
-        json_object_put(doc);
+    if (!db)
         return;
-    }
     souk_status st;
     const char *params[2] = {req->params[0], amount};
     PGresult *res = PQexecParams(
@@ -101,5 +92,4 @@ void souk_inventory_set(souk_request *req)
     }
     PQclear(res);
     souk_dbpool_release(req->gw->inventory_read, db);
-    json_object_put(doc);
 }
