@@ -273,8 +273,9 @@ int souk_http_query_text(const souk_request *req, const char *name, char *buf, s
 
 int souk_http_page(souk_request *req, long *limit, long *offset)
 {
-    if (souk_http_query_long(req, "limit", 20, 1, 100, limit) ||
-        souk_http_query_long(req, "offset", 0, 0, 10000000, offset))
+    if (souk_http_query_long(req, "limit", SOUK_HTTP_PAGE_LIMIT_DEFAULT, 1,
+                             SOUK_HTTP_PAGE_LIMIT_MAX, limit) ||
+        souk_http_query_long(req, "offset", 0, 0, SOUK_HTTP_PAGE_OFFSET_MAX, offset))
         return -1;
     return 0;
 }

@@ -85,7 +85,12 @@ const char *souk_http_header(const souk_request *req, const char *name);
 int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
                          long *out);
 
-/* Reads the paging parameters limit (1-100, default 20) and offset.
+#define SOUK_HTTP_PAGE_LIMIT_DEFAULT 20
+#define SOUK_HTTP_PAGE_LIMIT_MAX     100
+#define SOUK_HTTP_PAGE_OFFSET_MAX    10000000
+
+/* Reads the paging parameters limit (1 to SOUK_HTTP_PAGE_LIMIT_MAX, default
+ * SOUK_HTTP_PAGE_LIMIT_DEFAULT) and offset (0 to SOUK_HTTP_PAGE_OFFSET_MAX).
  * Returns 0, or -1 after answering 400. */
 int souk_http_page(souk_request *req, long *limit, long *offset);
 

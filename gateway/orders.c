@@ -208,9 +208,6 @@ static int read_order(souk_request *req, const char *id, json_object **out)
     return 0;
 }
 
-/* The longest a GET /orders/{id}?wait= may hold its request thread. */
-#define ORDER_WAIT_MAX_S 30
-
 static int is_final(json_object *order)
 {
     const char *status = json_object_get_string(json_object_object_get(order, "status"));
@@ -247,7 +244,7 @@ void souk_orders_get(souk_request *req)
     if (!open_order(req))
         return;
     long wait_s = 0;
-    if (souk_http_query_long(req, "wait", 0, 0, ORDER_WAIT_MAX_S, &wait_s) < 0)
+    if (souk_http_query_long(req, "wait", 0, 0, SOUK_ORDERS_WAIT_MAX_S, &wait_s) < 0)
         return;
     if (wait_s > 0 && !take_wait_slot(req))
         return;

@@ -9,6 +9,9 @@
 
 #include "gateway/http.h"
 
+/* The longest a GET /orders/{id}?wait= may hold its request thread. */
+#define SOUK_ORDERS_WAIT_MAX_S 30
+
 void souk_orders_list(souk_request *req);   /* GET /orders */
 void souk_orders_get(souk_request *req);    /* GET /orders/{id}[?wait=S] */
 void souk_orders_events(souk_request *req); /* GET /orders/{id}/events */
