@@ -528,7 +528,9 @@ Test(gateway, a_stock_change_gives_exactly_one_of_on_hand_and_delta)
     long long on_hand = 0, reserved = 0, sold = 0;
     ts_stock(product, &on_hand, &reserved, &sold);
     cr_assert_eq(on_hand, 3, "a refused change changed the stock");
-    cr_assert_eq(ts_call("PUT", path, ts_admin(), "{\"delta\":-1}", NULL), 200);
+    st = ts_call("PUT", path, ts_admin(), "{\"delta\":-1}", &out);
+    cr_assert_eq(st, 200, "%ld %s", st, json_object_to_json_string(out));
+    json_object_put(out);
     ts_stock(product, &on_hand, &reserved, &sold);
     cr_assert_eq(on_hand, 2);
 }
