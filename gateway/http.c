@@ -199,7 +199,7 @@ static void fail_validation(souk_request *req, const char *why)
     souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
 }
 
-json_object *souk_http_read_json(souk_request *req, const char *schema)
+json_object *souk_http_read_body(souk_request *req, const char *schema)
 {
     long long max = (long long)souk_config_int(req->gw->cfg, SOUK_CFG_MAX_BODY_BYTES);
     if (req->info->content_length > max) {
@@ -246,8 +246,6 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
         fail_validation(req, why);
         return NULL;
     }
-    if (!schema)
-        return doc;
     char name[96];
     snprintf(name, sizeof name, "http/%s", schema);
     const souk_jsonschema *s = souk_schema_get(name);
@@ -260,7 +258,7 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
     return doc;
 }
 
-static void unauthorized(souk_request *req)
+void souk_http_unauthorized(souk_request *req)
 {
     char value[160];
     if (req->auth_error[0])
@@ -277,22 +275,14 @@ static void unauthorized(souk_request *req)
     souk_http_fail(req, 401, "UNAUTHORIZED", message, NULL);
 }
 
-int souk_http_require_user(souk_request *req)
+int souk_http_is_admin(const souk_request *req)
 {
-    if (req->authenticated)
-        return 1;
-    unauthorized(req);
-    return 0;
+    return strcmp(req->claims.role, "admin") == 0;
 }
 
-int souk_http_require_admin(souk_request *req)
+const char *souk_http_json_text(json_object *doc, const char *name)
 {
-    if (!souk_http_require_user(req))
-        return 0;
-    if (strcmp(req->claims.role, "admin") == 0)
-        return 1;
-    souk_http_fail(req, 403, "FORBIDDEN", "this needs the admin role", NULL);
-    return 0;
+    return json_object_get_string(json_object_object_get(doc, name));
 }
 
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap)
@@ -305,8 +295,9 @@ int souk_http_query_text(const souk_request *req, const char *name, char *buf, s
 
 int souk_http_page(souk_request *req, long *limit, long *offset)
 {
-    if (souk_http_query_long(req, "limit", 20, 1, 100, limit) ||
-        souk_http_query_long(req, "offset", 0, 0, 10000000, offset))
+    if (souk_http_query_long(req, "limit", SOUK_HTTP_PAGE_LIMIT_DEFAULT, 1,
+                             SOUK_HTTP_PAGE_LIMIT_MAX, limit) ||
+        souk_http_query_long(req, "offset", 0, 0, SOUK_HTTP_PAGE_OFFSET_MAX, offset))
         return -1;
     return 0;
 }

@@ -634,6 +634,10 @@ test_export_env() {
     export SOUK_TEST_GATEWAY_URL="$SOUK_URL" SOUK_TEST_TLS_URL="$SOUK_TLS_URL"
     export SOUK_TEST_TLS_CA="$SOUK_STATE/tls/cert.pem"
     export SOUK_TEST_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
+    # every answer the e2e tests and the Postman run get from a gateway, for
+    # tests/openapi/responses.sh to check against the OpenAPI document
+    export SOUK_TEST_HTTP_RECORD_DIR="$SOUK_STATE/http-record"
+    mkdir -p "$SOUK_TEST_HTTP_RECORD_DIR"
     export SOUK_LOG_LEVEL="${SOUK_LOG_LEVEL:-info}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

@@ -27,7 +27,7 @@ long ts_call_at(const char *base, const char *method, const char *path, const ch
         all[n++] = *h;
     all[n] = NULL;
     char *response = NULL;
-    long status = th_http(method, url, body, all, &response);
+    long status = th_http_gateway(method, url, body, all, &response);
     if (out)
         *out = response && response[0] ? json_tokener_parse(response) : NULL;
     free(response);
