@@ -17,6 +17,7 @@
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
 

@@ -7,6 +7,7 @@
 
 #include "core/db.h"
 #include "core/log.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "gateway/password.h"
 

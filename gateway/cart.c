@@ -7,6 +7,7 @@
 
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 
 int souk_cart_load(souk_request *req, PGconn *db, souk_cart_line *lines, int lock)

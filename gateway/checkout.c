@@ -11,6 +11,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
 #include "events/tx.h"

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/db.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "gateway/orderwatch.h"
 #include "gateway/waitbudget.h"

@@ -7,6 +7,7 @@
 #include "gateway/catalog.h"
 #include "gateway/checkout.h"
 #include "gateway/health.h"
+#include "gateway/notifications.h"
 #include "gateway/inventory.h"
 #include "gateway/openapi.h"
 #include "gateway/orders.h"

@@ -16,6 +16,7 @@
 #include "core/jsonschema.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
 #include "events/outbox.h"

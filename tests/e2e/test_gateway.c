@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "gateway/routes.h"
 #include "tests/support/harness.h"

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/broker.h"
 #include "tests/support/harness.h"

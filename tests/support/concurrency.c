@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/db.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
 #include "events/tx.h"
