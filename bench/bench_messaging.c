@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
 #include "events/outbox.h"

@@ -82,6 +82,12 @@ souk_status souk_db_result_status(PGconn *conn, const PGresult *res)
     return SOUK_EDB;
 }
 
+const char *souk_db_sqlstate(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state ? state : "";
+}
+
 souk_status souk_db_exec(PGconn *conn, const char *sql)
 {
     PGresult *res = PQexec(conn, sql);

@@ -25,6 +25,9 @@ PGconn *souk_db_connect_gateway(const souk_config *cfg, souk_db_schema schema, s
  * SOUK_EDB otherwise. Does not clear res. */
 souk_status souk_db_result_status(PGconn *conn, const PGresult *res);
 
+/* The SQLSTATE of a failed result ("23514"), or "" when res has none. */
+const char *souk_db_sqlstate(const PGresult *res);
+
 /* Runs a parameterless command (BEGIN, COMMIT, ROLLBACK) and returns its status. */
 souk_status souk_db_exec(PGconn *conn, const char *sql) __attribute__((warn_unused_result));
 

@@ -51,6 +51,7 @@ static const char *const known_keywords[] = {"$schema",
                                              "const",
                                              "pattern",
                                              "format",
+                                             "oneOf",
                                              NULL};
 
 static int keyword_known(const char *key)
@@ -82,6 +83,15 @@ static int check_subset(json_object *schema, char *err, size_t errlen)
         } else if (strcmp(key, "items") == 0 || strcmp(key, "additionalProperties") == 0) {
             if (check_subset(value, err, errlen) != 0)
                 return -1;
+        } else if (strcmp(key, "oneOf") == 0) {
+            if (!json_object_is_type(value, json_type_array) ||
+                json_object_array_length(value) == 0) {
+                snprintf(err, errlen, "oneOf must be a non-empty array of schemas");
+                return -1;
+            }
+            for (size_t i = 0; i < json_object_array_length(value); i++)
+                if (check_subset(json_object_array_get_idx(value, i), err, errlen) != 0)
+                    return -1;
         }
     }
     return 0;
@@ -116,6 +126,10 @@ static int compile_patterns(souk_jsonschema *out, json_object *schema, char *err
         } else if (strcmp(key, "items") == 0 || strcmp(key, "additionalProperties") == 0) {
             if (compile_patterns(out, value, err, errlen) != 0)
                 return -1;
+        } else if (strcmp(key, "oneOf") == 0) {
+            for (size_t i = 0; i < json_object_array_length(value); i++)
+                if (compile_patterns(out, json_object_array_get_idx(value, i), err, errlen) != 0)
+                    return -1;
         }
     }
     return 0;
@@ -374,6 +388,34 @@ static int validate_number(struct walk *w, json_object *schema, json_object *v)
     return 0;
 }
 
+/* Exactly one of the alternatives must hold. When none does, the first
+ * alternative's failure is the answer (for {"oneOf": [{"required": ["a"]},
+ * {"required": ["b"]}]} and {}, "/a: is required"); when several do, the
+ * failure is at v itself. */
+static int validate_one_of(struct walk *w, json_object *alternatives, json_object *v)
+{
+    size_t count = json_object_array_length(alternatives);
+    int matched = 0;
+    char first[sizeof w->path + 300] = "";
+    for (size_t i = 0; i < count; i++) {
+        char why[sizeof first];
+        struct walk alt = *w;
+        alt.err = why;
+        alt.errlen = sizeof why;
+        if (validate_node(&alt, json_object_array_get_idx(alternatives, i), v) == 0)
+            matched++;
+        else if (!first[0])
+            memcpy(first, why, sizeof why);
+    }
+    if (matched == 1)
+        return 0;
+    if (matched == 0) {
+        snprintf(w->err, w->errlen, "%s", first);
+        return -1;
+    }
+    return fail(w, "must match exactly one of %zu alternatives (oneOf), not %d", count, matched);
+}
+
 static int validate_node(struct walk *w, json_object *schema, json_object *v)
 {
     if (json_object_is_type(schema, json_type_boolean))
@@ -410,6 +452,8 @@ static int validate_node(struct walk *w, json_object *schema, json_object *v)
     }
     if (json_object_object_get_ex(schema, "const", &k) && !json_equal(k, v))
         return fail(w, "must equal %s", json_object_to_json_string_ext(k, 0));
+    if (json_object_object_get_ex(schema, "oneOf", &k) && validate_one_of(w, k, v) != 0)
+        return -1;
     const char *type = type_of(v);
     if (strcmp(type, "object") == 0)
         return validate_object(w, schema, v);

@@ -1,10 +1,12 @@
 /* A JSON Schema (draft 2020-12) validator for the subset Souk's schemas use:
  * type, properties, required, additionalProperties, items, minItems,
- * maxItems, minLength, maxLength, minimum, maximum, enum, const, pattern
- * (POSIX extended), format (uuid, email, date-time) and local $ref
- * ("#/$defs/..."). A schema using any other validation keyword is refused
- * when loaded, so the subset can never silently pass what a full validator
- * would reject. The schemas themselves are compiled into the binary from
+ * maxItems, minLength, maxLength, minimum, maximum, enum, const, oneOf,
+ * pattern (POSIX extended), format (uuid, email, date-time) and local $ref
+ * ("#/$defs/..."; a $ref to another file, as the HTTP response schemas in
+ * schemas/http/responses/ use, is resolved by the OpenAPI generator, and
+ * fails validation here). A schema using any other validation keyword is
+ * refused when loaded, so the subset can never silently pass what a full
+ * validator would reject. The schemas themselves are compiled into the binary from
  * schemas/ (see souk_schema_get). */
 #ifndef SOUK_JSONSCHEMA_H
 #define SOUK_JSONSCHEMA_H

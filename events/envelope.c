@@ -1,14 +1,13 @@
 /* Encoding and decoding of AMQP properties and headers. */
 #include "events/envelope.h"
 
-#include <ctype.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/mem.h"
+#include "core/uuid.h"
 
 static void copy_bytes(char *dst, size_t cap, amqp_bytes_t src)
 {
@@ -178,52 +177,4 @@ void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t 
         add_int(entries, &n, "x-souk-replayed", env->replayed);
     props->headers.num_entries = n;
     props->headers.entries = entries;
-}
-
-void souk_uuid_format_v4(unsigned char b[16], char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    /* by hand: a 16-argument snprintf was a visible share of a request */
-    char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = hex[b[i] >> 4];
-        *p++ = hex[b[i] & 15];
-    }
-    *p = '\0';
-}
-
-void souk_uuid_v4(char out[37])
-{
-    unsigned char b[16];
-    souk_assert(RAND_bytes(b, sizeof b) == 1);
-    souk_uuid_format_v4(b, out);
-}
-
-int souk_uuid_valid(const char *text)
-{
-    if (!text || strlen(text) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (text[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)text[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-void souk_now_iso(char *buf, size_t cap)
-{
-    struct timespec now;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 }

@@ -63,17 +63,4 @@ void souk_envelope_clear(souk_envelope *env);
 void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
                               amqp_table_entry_t *entries);
 
-/* Writes the 16 random bytes b as a version 4 UUID (setting its version
- * and variant bits in b) into out. */
-void souk_uuid_format_v4(unsigned char b[16], char out[37]);
-
-/* Writes a new random (version 4) UUID, 36 characters plus NUL. */
-void souk_uuid_v4(char out[37]);
-
-/* True when text is a canonical UUID. */
-int souk_uuid_valid(const char *text);
-
-/* Writes the current UTC time as ISO 8601 with milliseconds. */
-void souk_now_iso(char *buf, size_t cap);
-
 #endif

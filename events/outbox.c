@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/otlp.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
 
@@ -114,7 +115,6 @@ struct souk_relay {
 };
 
 struct pending_row {
-    char id[24];
     souk_envelope env;
     char exchange[SOUK_ID_CAP];
     char parent_span_id[17];
@@ -158,6 +158,29 @@ static void record_publish(const struct pending_row *p, int batch)
     souk_span_attr_int(&span, "messaging.batch.message_count", batch);
     souk_span_attr_str(&span, "souk.event", p->env.type);
     souk_span_end(&span);
+}
+
+char *souk_outbox_confirmed_ids(const char (*ids)[SOUK_OUTBOX_ID_CAP], const souk_status *results,
+                                int rows, int *confirmed)
+{
+    size_t cap = (size_t)rows * SOUK_OUTBOX_ID_CAP + 3;
+    char *out = souk_malloc(cap);
+    size_t len = 0;
+    *confirmed = 0;
+    out[len++] = '{';
+    for (int i = 0; i < rows; i++) {
+        if (results[i] != SOUK_OK)
+            continue;
+        if (*confirmed)
+            out[len++] = ',';
+        size_t n = strnlen(ids[i], SOUK_OUTBOX_ID_CAP - 1);
+        memcpy(out + len, ids[i], n);
+        len += n;
+        (*confirmed)++;
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
 }
 
 static void relay_sleep(souk_relay *r, long ms)
@@ -219,11 +242,12 @@ static int relay_batch(souk_relay *r, int batch, int *published)
         return souk_db_exec(r->db, "COMMIT") == SOUK_OK ? 0 : -1;
     }
     struct pending_row *pending = souk_calloc((size_t)rows, sizeof *pending);
+    char(*row_ids)[SOUK_OUTBOX_ID_CAP] = souk_calloc((size_t)rows, sizeof *row_ids);
     souk_publish_item *items = souk_calloc((size_t)rows, sizeof *items);
     souk_status *results = souk_calloc((size_t)rows, sizeof *results);
     for (int i = 0; i < rows; i++) {
         struct pending_row *p = &pending[i];
-        copy_field(p->id, sizeof p->id, res, i, 0);
+        copy_field(row_ids[i], sizeof row_ids[i], res, i, 0);
         copy_field(p->env.message_id, sizeof p->env.message_id, res, i, 1);
         copy_field(p->exchange, sizeof p->exchange, res, i, 2);
         copy_field(p->env.type, sizeof p->env.type, res, i, 3);
@@ -244,11 +268,6 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     }
     souk_status pst = souk_publisher_publish(r->publisher, items, (size_t)rows, results, 10000);
 
-    /* "{1,2,3}" of the confirmed ids, for one UPDATE. */
-    size_t cap = (size_t)rows * 24 + 3;
-    char *ids = souk_malloc(cap);
-    size_t len = 0;
-    ids[len++] = '{';
     for (int i = 0; i < rows; i++) {
         row_context(&pending[i]);
         if (results[i] != SOUK_OK) {
@@ -257,15 +276,13 @@ static int relay_batch(souk_relay *r, int batch, int *published)
                          pending[i].env.type, souk_strerror(results[i]));
             continue;
         }
-        len += (size_t)snprintf(ids + len, cap - len, "%s%s", *published ? "," : "", pending[i].id);
-        (*published)++;
         SOUK_LOG_MSG(SOUK_LOG_DEBUG, pending[i].env.correlation_id, pending[i].env.message_id,
                      "published type=%s", pending[i].env.type);
         record_publish(&pending[i], rows);
     }
     row_context(NULL);
-    ids[len++] = '}';
-    ids[len] = '\0';
+    /* one UPDATE marks every confirmed row, and only those */
+    char *ids = souk_outbox_confirmed_ids(row_ids, results, rows, published);
     PQclear(res);
     int ok = 1;
     if (*published > 0) {
@@ -281,6 +298,7 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     free(ids);
     free(results);
     free(items);
+    free(row_ids);
     free(pending);
     (void)pst; /* per-row results carry it; nothing confirmed makes the caller back off */
     /* A row confirmed but whose UPDATE did not commit is published again

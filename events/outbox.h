@@ -60,6 +60,15 @@ souk_status souk_outbox_row(const souk_outbox_event *ev, souk_outbox_row_text *t
  * that added outbox rows. */
 void souk_outbox_wake_relays(void);
 
+/* The relay marks sent exactly the rows the broker confirmed: given the
+ * ids of a claimed batch (decimal bigints) and each row's publish result,
+ * returns a new PostgreSQL array literal "{id,...}" of the ids whose
+ * result is SOUK_OK, in batch order, and their count in *confirmed (the
+ * caller frees the text; "{}" when none). */
+#define SOUK_OUTBOX_ID_CAP 24
+char *souk_outbox_confirmed_ids(const char (*ids)[SOUK_OUTBOX_ID_CAP], const souk_status *results,
+                                int rows, int *confirmed) __attribute__((warn_unused_result));
+
 typedef struct souk_relay souk_relay;
 
 /* Starts a relay thread for schema's outbox, publishing as service. cfg

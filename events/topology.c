@@ -230,3 +230,20 @@ souk_status souk_topology_declare_consumer(souk_amqp *amqp, souk_service service
     }
     return SOUK_OK;
 }
+
+souk_status souk_topology_declare_all(const souk_config *cfg, int timeout_ms)
+{
+    souk_status st;
+    souk_amqp *amqp = souk_amqp_open(cfg, timeout_ms, &st);
+    long delays[16];
+    int n = souk_config_retry_delays(cfg, delays, 16);
+    for (int s = 0; amqp && st == SOUK_OK && s <= SOUK_SERVICE_COUNT; s++) {
+        st = souk_topology_declare_publisher(amqp, (souk_service)s);
+        if (st == SOUK_OK && s < SOUK_SERVICE_COUNT)
+            st = souk_topology_declare_consumer(amqp, (souk_service)s,
+                                                souk_config_str(cfg, SOUK_CFG_QUEUE_TYPE), delays,
+                                                n < 16 ? n : 16);
+    }
+    souk_amqp_close(amqp);
+    return st;
+}

@@ -84,4 +84,12 @@ souk_status souk_topology_declare_consumer(souk_amqp *amqp, souk_service service
                                            const char *queue_type, const long *retry_delays_ms,
                                            int retry_count) __attribute__((warn_unused_result));
 
+/* Connects with cfg's broker user (an administrator: it declares for every
+ * service) within timeout_ms and declares every service's exchanges,
+ * queues, retry queues and DLQ, as the services themselves would, so that
+ * no event published before a consumer's first start is unroutable.
+ * Returns the first failure's status. */
+souk_status souk_topology_declare_all(const souk_config *cfg, int timeout_ms)
+    __attribute__((warn_unused_result));
+
 #endif

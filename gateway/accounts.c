@@ -1,14 +1,13 @@
 /* Account endpoints over the identity schema. */
 #include "gateway/accounts.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/db.h"
-#include "core/clock.h"
 #include "core/log.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "gateway/password.h"
 
@@ -34,11 +33,6 @@ static json_object *token_answer(souk_request *req, const char *id, const char *
     return body;
 }
 
-static const char *field(json_object *doc, const char *name)
-{
-    return json_object_get_string(json_object_object_get(doc, name));
-}
-
 static souk_status create_account(souk_gateway *gw, PGconn *db, const char *id, const char *email,
                                   const char *name, const char *role, const char *password)
 {
@@ -59,19 +53,16 @@ static souk_status create_account(souk_gateway *gw, PGconn *db, const char *id, 
 
 void souk_accounts_register(souk_request *req)
 {
-    json_object *doc = souk_http_read_json(req, "register");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
-    if (!db) {
-        json_object_put(doc);
+    if (!db)
         return;
-    }
     souk_status st;
     char id[37];
     souk_uuid_v4(id);
-    st = create_account(req->gw, db, id, field(doc, "email"), field(doc, "name"), "customer",
-                        field(doc, "password"));
+    st = create_account(req->gw, db, id, souk_http_json_text(doc, "email"),
+                        souk_http_json_text(doc, "name"), "customer",
+                        souk_http_json_text(doc, "password"));
     souk_dbpool_release(req->gw->identity, db);
     if (st == SOUK_ECONFLICT) {
         souk_http_fail(req, 409, "EMAIL_TAKEN", "an account with this email already exists", NULL);
@@ -79,11 +70,12 @@ void souk_accounts_register(souk_request *req)
         souk_http_fail_status(req, "creating an account", st);
     } else {
         char email[321];
-        snprintf(email, sizeof email, "%s", field(doc, "email"));
+        snprintf(email, sizeof email, "%s", souk_http_json_text(doc, "email"));
         for (char *p = email; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');
-        json_object *body = token_answer(req, id, email, field(doc, "name"), "customer");
+        json_object *body =
+            token_answer(req, id, email, souk_http_json_text(doc, "name"), "customer");
         if (!body) {
             souk_http_internal(req, "issuing a token", SOUK_EIO);
         } else {
@@ -96,32 +88,16 @@ void souk_accounts_register(souk_request *req)
                      req->request_id, id);
         }
     }
-    json_object_put(doc);
 }
 
 void souk_accounts_login(souk_request *req)
 {
-    double retry_after = 0;
-    char key[80];
-    snprintf(key, sizeof key, "login:%s", req->client_ip);
-    if (!souk_ratelimit_take(req->gw->login_limit, key, souk_monotonic_seconds(), &retry_after)) {
-        char seconds[16];
-        snprintf(seconds, sizeof seconds, "%d", (int)ceil(retry_after));
-        souk_http_add_header(req, "Retry-After", seconds);
-        souk_http_fail(req, 429, "TOO_MANY_LOGINS", "too many login attempts; wait and retry",
-                       NULL);
-        return;
-    }
-    json_object *doc = souk_http_read_json(req, "login");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
-    if (!db) {
-        json_object_put(doc);
+    if (!db)
         return;
-    }
     souk_status st;
-    const char *params[1] = {field(doc, "email")};
+    const char *params[1] = {souk_http_json_text(doc, "email")};
     PGresult *res = PQexecParams(
         db, "SELECT id, email, name, role, password_hash FROM accounts WHERE email = lower($1)", 1,
         NULL, params, NULL, NULL, 0);
@@ -134,9 +110,9 @@ void souk_accounts_login(souk_request *req)
          * answer takes as long as for a wrong password. */
         static const char *const dummy = "pbkdf2-sha256$60000$AAAAAAAAAAAAAAAAAAAAAA==$"
                                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-        int ok =
-            souk_password_verify(field(doc, "password"), found ? PQgetvalue(res, 0, 4) : dummy) &&
-            found;
+        int ok = souk_password_verify(souk_http_json_text(doc, "password"),
+                                      found ? PQgetvalue(res, 0, 4) : dummy) &&
+                 found;
         if (!ok) {
             souk_http_add_header(req, "WWW-Authenticate", "Bearer realm=\"souk\"");
             souk_http_fail(req, 401, "INVALID_CREDENTIALS", "wrong email or password", NULL);
@@ -153,13 +129,10 @@ void souk_accounts_login(souk_request *req)
     }
     PQclear(res);
     souk_dbpool_release(req->gw->identity, db);
-    json_object_put(doc);
 }
 
 void souk_accounts_me(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     PGconn *db = souk_http_db(req, req->gw->identity, "identity database");
     if (!db)
         return;
@@ -176,7 +149,7 @@ void souk_accounts_me(souk_request *req)
     } else if (PQntuples(res) != 1) {
         snprintf(req->auth_error, sizeof req->auth_error, "account no longer exists");
         req->authenticated = 0;
-        souk_http_require_user(req);
+        souk_http_unauthorized(req);
     } else {
         json_object *body = json_object_new_object();
         json_object_object_add(body, "id", json_object_new_string(PQgetvalue(res, 0, 0)));

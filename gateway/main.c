@@ -13,6 +13,7 @@
 #include "events/outbox.h"
 #include "gateway/accounts.h"
 #include "gateway/app.h"
+#include "gateway/openapi.h"
 #include "gateway/orderwatch.h"
 #include "gateway/server.h"
 
@@ -67,6 +68,15 @@ int main(int argc, char **argv)
     if (souk_config_load(&cfg, "gateway", err, sizeof err) != SOUK_OK) {
         fprintf(stderr, "souk-gateway: configuration error: %s\n", err);
         return 2;
+    }
+    if (argc > 1 && strcmp(argv[1], "--openapi") == 0) {
+        /* what GET /openapi.json answers under this configuration */
+        json_object *doc = souk_openapi_document(cfg);
+        puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(doc);
+        souk_config_free(cfg);
+        return 0;
     }
     souk_log_threshold = (souk_log_level)souk_config_int(cfg, SOUK_CFG_LOG_LEVEL);
     if (souk_otlp_start(cfg, "gateway") != SOUK_OK)

@@ -37,6 +37,7 @@ start_round() {
     SOUK_LOG_LEVEL=warn SOUK_RATE_LIMIT_RPS=100000 SOUK_RATE_LIMIT_BURST=100000 \
         SOUK_PASSWORD_ITERATIONS=1000 proc_start gateway "$SOUK_BUILD_DIR/gateway/souk-gateway"
     SOUK_LOG_LEVEL=warn proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
+    load_worker_services
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do
         for i in $(seq 1 "$n"); do
             SOUK_LOG_LEVEL=warn proc_start "worker-$svc-$i" "$SOUK_BUILD_DIR/workers/souk-worker" "$svc"

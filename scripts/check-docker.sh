@@ -9,8 +9,10 @@
 #   (d) docker/rabbitmq/definitions.json gives each broker user the
 #       permissions `souk-worker --permissions <service>` prints, and
 #       password = user name;
-#   (e) docker/Dockerfile builds with README.md's release commands and copies
-#       every source folder the build reads.
+#   (e) docker/Dockerfile builds with README.md's release commands, copies
+#       every source folder the build reads, puts every souk-* program the
+#       compose file runs into the image, and the migrations where the
+#       migrate job reads them.
 # Registered with ctest (tests/CMakeLists.txt runs every scripts/check-*.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,6 +33,8 @@ build_commands=(
 # The processes of ARCHITECTURE.md; souk-worker's usage adds any newer one.
 architecture_workers=(order inventory payment shipping analytics notification)
 souk_image_processes=(gateway psp migrate)
+# Where the image keeps sql/ for the migrate job (souk-migrate --sql).
+migrations_in_image=/opt/souk/sql
 
 fatal() {
     printf 'check-docker: %s\n' "$*" >&2
@@ -90,7 +94,7 @@ docker-compose -f "$compose" config 2>/dev/null | awk '
                     print "svc", svc; if (cmd != "") print cmd; cmd = ""; next }
     /^    [^ -][^:]*:/ { key = $1; sub(/:$/, "", key); print "key", svc, key;
                          if (key == "command") cmd = "cmd " svc; next }
-    key == "command" && /^    - / { sub(/^    - /, ""); cmd = cmd " " $0; next }
+    key == "command" && /^    - / { sub(/^    - /, ""); gsub(/^'\''|'\''$/, ""); cmd = cmd " " $0; next }
     key == "environment" && /^      [^ ][^:]*:/ {
         name = $1; sub(/:$/, "", name); value = $0; sub(/^[^:]*: ?/, "", value);
         gsub(/^'\''|'\''$/, "", value); print "env", svc, name, value; next }
@@ -155,8 +159,7 @@ done
 
 # ------------------------------------------------- (c) processes and scaling
 workers=("${architecture_workers[@]}")
-usage="$("$worker_bin" --help 2>&1 || true)"
-for w in $(sed -n 's/^services: //p' <<<"$usage"); do
+for w in $("$worker_bin" --services); do
     [[ " ${workers[*]} " == *" $w "* ]] || workers+=("$w")
 done
 all_services=" $(services | tr '\n' ' ') "
@@ -179,7 +182,7 @@ expect_command() {
 }
 expect_command gateway souk-gateway
 expect_command psp souk-psp
-expect_command migrate souk-migrate
+expect_command migrate "souk-migrate --sql $migrations_in_image --wait 60 --declare-topology"
 for w in "${workers[@]}"; do
     expect_command "$w" "souk-worker $w"
     [[ "$all_services" == *" $w "* ]] || continue
@@ -294,6 +297,19 @@ for d in CMakeLists.txt "${needed[@]}"; do
         check_fail "docker/Dockerfile does not copy $d, which the build reads"
     fi
 done
+# Every program a compose service runs is built into the image.
+for program in $(awk '$1 == "cmd" && $3 ~ /^souk-/ { print $3 }' "$tmp/resolved" | sort -u); do
+    if grep -qE "build/[a-z]+/$program( |\$)" "$dockerfile"; then
+        check_pass
+    else
+        check_fail "docker/Dockerfile does not copy build/*/$program into the image (a compose service runs it)"
+    fi
+done
+if grep -qx "COPY sql $migrations_in_image" "$dockerfile"; then
+    check_pass
+else
+    check_fail "docker/Dockerfile lacks 'COPY sql $migrations_in_image' (the migrate job reads the migrations there)"
+fi
 if grep -qx 'USER souk' "$dockerfile" && [[ "$(grep -c '^FROM debian:bookworm-slim' "$dockerfile")" -ge 2 ]]; then
     check_pass
 else

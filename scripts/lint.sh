@@ -37,6 +37,20 @@ if grep -nE '"(BEGIN|COMMIT|ROLLBACK|START TRANSACTION|END)[ ;"]' "${writers[@]}
     echo "lint: a transaction outside the unit of work (use souk_tx_begin, souk_tx_commit, souk_tx_free)" >&2
     status=1
 fi
+# The dispatcher enforces what the route table declares (gateway/routes.h):
+# it checks access and reads the body before a handler runs, and handlers
+# take req->body. No handler reads a body (or names its schema) itself.
+handlers=()
+for f in "${product[@]}"; do
+    case "$f" in
+        gateway/server.c | gateway/http.c | gateway/http.h) ;;
+        gateway/*) handlers+=("$f") ;;
+    esac
+done
+if grep -nE '\bsouk_http_read_body[[:space:]]*\(' "${handlers[@]}"; then
+    echo "lint: a handler reads its own body (declare the schema in gateway/routes.c; use req->body)" >&2
+    status=1
+fi
 if [[ $status -eq 0 ]]; then
     echo "lint: ${#sources[@]} files clean"
 fi

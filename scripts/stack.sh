@@ -7,8 +7,6 @@ SOUK_PACKAGES=(build-essential cmake pkg-config git curl jq ca-certificates
     libcurl4-openssl-dev libcriterion-dev rabbitmq-server postgresql
     wrk docker-compose iproute2 clang-format nginx-light openssl gettext-base)
 
-SOUK_WORKER_SERVICES=(order inventory payment shipping analytics notification)
-SOUK_SCHEMAS=(identity catalog cart orders inventory payment shipping analytics notification)
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 RABBIT_BIN="${RABBIT_BIN:-/usr/lib/rabbitmq/bin}"
 
@@ -161,6 +159,39 @@ build_tree() {
     ln -sf "$dir/compile_commands.json" "$SOUK_ROOT/compile_commands.json" 2>/dev/null || true
 }
 
+# The ThreadSanitizer tree (SOUK_TSAN, no Criterion tests: Criterion cannot
+# start under TSan, its boxfort arena wants addresses TSan's shadow memory
+# holds): every Souk program for `souk test --tsan`, or only the targets
+# named (souk-tsan-scenarios for the tsan_scenarios test of `souk test`).
+build_tsan_tree() {
+    local dir="$1"
+    shift
+    local targets=()
+    [[ $# -gt 0 ]] && targets=(--target "$@")
+    cmake -S "$SOUK_ROOT" -B "$dir" -DSOUK_TSAN=ON -DSOUK_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        >/dev/null || die "cmake configure (ThreadSanitizer) failed"
+    cmake --build "$dir" -j"$(nproc)" "${targets[@]}" >"$dir/build.log" 2>&1 \
+        || { tail -50 "$dir/build.log" >&2; die "ThreadSanitizer build failed (full log: $dir/build.log)"; }
+}
+
+# Prints every ThreadSanitizer report the processes of a run left in
+# folder (TSAN_OPTIONS log_path) and returns 1 when there is one.
+tsan_reports() {
+    local folder="$1" reports
+    shopt -s nullglob
+    reports=("$folder"/tsan.*)
+    shopt -u nullglob
+    [[ ${#reports[@]} -eq 0 ]] && { echo "souk test --tsan: no ThreadSanitizer report"; return 0; }
+    echo "souk test --tsan: failed: ${#reports[@]} process(es) reported races or lock misuse:" >&2
+    local f
+    for f in "${reports[@]}"; do
+        echo "--- $f" >&2
+        grep -E '^(WARNING|SUMMARY): ThreadSanitizer' "$f" | sort | uniq -c >&2
+    done
+    echo "(the full reports, with stacks, are in those files)" >&2
+    return 1
+}
+
 port_taken() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -247,67 +278,16 @@ pg_stop() {
     fi
 }
 
-# psql as the superuser over the private socket (trusted there). It runs as
-# the calling user so that it can read migrations wherever the checkout is.
-pg_psql() {
-    psql -X -q -v ON_ERROR_STOP=1 -U postgres -h "$(pg_sock)" -p "$SOUK_PG_PORT" "$@"
-}
-
-# Creates the database, one role per schema owning only its schema, and
-# applies each schema's migrations once, in order, as that schema's role.
-# Each schema also gets a souk_<schema>_gateway role that can use only what
-# the schema's own migrations grant it: the read models (and, for
-# inventory, the admin stock functions) the gateway may use.
+# Creates the database, one role per schema owning only its schema (and a
+# souk_<schema>_gateway role that can use only what the schema's migrations
+# grant it), and applies each schema's migrations once, in order, as that
+# schema's role: souk-migrate (tools/migrate.h), as the superuser over the
+# private socket (trusted there).
 pg_setup() {
-    if ! pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='souk'" | grep -q 1; then
-        pg_psql -d postgres -c "CREATE DATABASE souk"
-    fi
-    pg_psql -d souk <<'SQL'
-SET client_min_messages TO warning;
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
-REVOKE ALL ON DATABASE souk FROM PUBLIC;
-CREATE TABLE IF NOT EXISTS public.souk_migrations (
-    schema_name text NOT NULL,
-    version int NOT NULL,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (schema_name, version)
-);
-SQL
-    local schema
-    for schema in "${SOUK_SCHEMAS[@]}"; do
-        local role="souk_$schema"
-        pg_psql -d souk -v role="$role" -v schema="$schema" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', :'role')
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-SELECT format('ALTER ROLE %I PASSWORD %L CONNECTION LIMIT 200', :'role', :'role') \gexec
-SELECT format('GRANT CONNECT ON DATABASE souk TO %I', :'role') \gexec
-SELECT format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', :'schema', :'role') \gexec
-SELECT format('ALTER ROLE %I SET search_path TO %I', :'role', :'schema') \gexec
-SELECT format('CREATE ROLE %I LOGIN', :'role' || '_gateway')
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role' || '_gateway') \gexec
-SELECT format('ALTER ROLE %I PASSWORD %L CONNECTION LIMIT 100', :'role' || '_gateway', :'role' || '_gateway') \gexec
-SELECT format('GRANT CONNECT ON DATABASE souk TO %I', :'role' || '_gateway') \gexec
-SELECT format('ALTER ROLE %I SET search_path TO %I', :'role' || '_gateway', :'schema') \gexec
-SQL
-        local file
-        for file in "$SOUK_ROOT"/sql/"$schema"/[0-9][0-9][0-9]_*.sql; do
-            [[ -f "$file" ]] || continue
-            local base version
-            base="$(basename "$file" .sql)"
-            version="$((10#${base%%_*}))"
-            if pg_psql -d souk -tAc "SELECT 1 FROM public.souk_migrations WHERE schema_name='$schema' AND version=$version" | grep -q 1; then
-                continue
-            fi
-            log "migrating $schema $base"
-            # -1 runs every -c and -f below in one transaction; -f (not
-            # stdin) lets a migration \ir shared files next to it.
-            pg_psql -d souk -1 -c "SET ROLE $role" -c "SET search_path TO $schema" -f "$file" \
-                -c "RESET ROLE" \
-                -c "INSERT INTO public.souk_migrations (schema_name, version, name) VALUES ('$schema', $version, '$base')" \
-                >/dev/null || die "migration $file failed"
-        done
-    done
+    local bin="$SOUK_BUILD_DIR/tools/souk-migrate"
+    [[ -x "$bin" ]] || die "$bin is not built (./souk build)"
+    "$bin" --admin "host=$(pg_sock) port=$SOUK_PG_PORT dbname=souk user=postgres" \
+        --sql "$SOUK_ROOT/sql" || die "the migrations failed (above)"
 }
 
 # ------------------------------------------------------------------ RabbitMQ
@@ -429,6 +409,7 @@ mgmt() {
 # topology declared once so no early event is unroutable.
 rabbit_setup() {
     local svc
+    load_worker_services
     for svc in gateway "${SOUK_WORKER_SERVICES[@]}"; do
         local user="souk-$svc" perms
         mapfile -t perms < <("$SOUK_BUILD_DIR/workers/souk-worker" --permissions "$svc")
@@ -442,6 +423,15 @@ rabbit_setup() {
 }
 
 # ----------------------------------------------------------------- processes
+
+# Sets SOUK_WORKER_SERVICES to the worker services of the build's topology
+# table (events/topology.h), so that no copy of the list lives here.
+load_worker_services() {
+    local list
+    list="$("$SOUK_BUILD_DIR/workers/souk-worker" --services)" && [[ -n "$list" ]] ||
+        die "souk-worker --services failed (./souk build)"
+    mapfile -t SOUK_WORKER_SERVICES <<<"$list"
+}
 
 pid_file() { echo "$SOUK_STATE/pids/$1.pid"; }
 
@@ -487,9 +477,12 @@ tls_ensure() {
 # inside a main file for a foreground nginx with its files in the state
 # folder) and prints its path.
 front_config() {
-    local dir="$SOUK_STATE/front"
-    mkdir -p "$dir/tmp" "$SOUK_STATE/logs"
-    chown nobody:nogroup "$dir/tmp" 2>/dev/null || true
+    local dir="$SOUK_STATE/front" tmp
+    # nginx's workers run as nobody when we are root: their buffer files go
+    # where the unprivileged servers can reach (see server_state)
+    tmp="$(server_state)/front-tmp"
+    mkdir -p "$dir" "$tmp" "$SOUK_STATE/logs"
+    chown nobody:nogroup "$tmp" 2>/dev/null || true
     FRONT_ADDRESS=127.0.0.1 FRONT_HTTP_PORT="$SOUK_HTTP_PORT" \
         FRONT_HTTPS_PORT="$SOUK_HTTPS_PORT" FRONT_UPSTREAM="127.0.0.1:$SOUK_GATEWAY_PORT" \
         FRONT_TLS_CERT="$SOUK_STATE/tls/cert.pem" FRONT_TLS_KEY="$SOUK_STATE/tls/key.pem" \
@@ -511,11 +504,11 @@ error_log $SOUK_STATE/logs/front-error.log warn;
 events { worker_connections $((files / 2 - 32)); }
 http {
     access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
     include $dir/souk.conf;
 }
 EOF
@@ -553,6 +546,7 @@ procs_start_all() {
         SOUK_PSP_LEDGER_FILE="$SOUK_STATE/psp-ledger.jsonl" proc_start psp "$SOUK_BUILD_DIR/psp/souk-psp"
     fi
     local svc
+    load_worker_services
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do
         proc_start "worker-$svc" "$SOUK_BUILD_DIR/workers/souk-worker" "$svc"
     done
@@ -646,6 +640,10 @@ test_export_env() {
     export SOUK_TEST_TLS_CA="$SOUK_STATE/tls/cert.pem"
     export SOUK_TEST_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
     export SOUK_TEST_OTLP_PORT="$SOUK_OTLP_TEST_PORT"
+    # every answer the e2e tests and the Postman run get from a gateway, for
+    # tests/openapi/responses.sh to check against the OpenAPI document
+    export SOUK_TEST_HTTP_RECORD_DIR="$SOUK_STATE/http-record"
+    mkdir -p "$SOUK_TEST_HTTP_RECORD_DIR"
     export SOUK_LOG_LEVEL="${SOUK_LOG_LEVEL:-info}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

@@ -12,6 +12,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "workers/saga.h"
 

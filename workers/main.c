@@ -1,7 +1,8 @@
 /* souk-worker <service>: one process of a saga service.
  *   souk-worker <service> [--concurrency N]
  *   souk-worker --permissions <service|gateway>   broker permission regexes
- *   souk-worker --declare-topology                declare every exchange and queue */
+ *   souk-worker --declare-topology                declare every exchange and queue
+ *   souk-worker --services | --schemas            the worker services / database schemas */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: souk-worker <service> [--concurrency N]\n"
                  "       souk-worker --permissions <service|gateway>\n"
-                 "       souk-worker --declare-topology\nservices:");
+                 "       souk-worker --declare-topology\n"
+                 "       souk-worker --services | --schemas\nservices:");
     for (int s = 0; s < SOUK_SERVICE_COUNT; s++)
         fprintf(out, " %s", souk_service_name((souk_service)s));
     fprintf(out, "\n");
@@ -55,23 +57,29 @@ static int declare_topology(void)
         fprintf(stderr, "souk-worker: configuration error: %s\n", err);
         return 2;
     }
-    souk_status st;
-    souk_amqp *amqp = souk_amqp_open(cfg, 5000, &st);
-    long delays[16];
-    int n = souk_config_retry_delays(cfg, delays, 16);
-    for (int s = 0; amqp && st == SOUK_OK && s <= SOUK_SERVICE_COUNT; s++) {
-        st = souk_topology_declare_publisher(amqp, (souk_service)s);
-        if (st == SOUK_OK && s < SOUK_SERVICE_COUNT)
-            st = souk_topology_declare_consumer(amqp, (souk_service)s,
-                                                souk_config_str(cfg, SOUK_CFG_QUEUE_TYPE), delays,
-                                                n < 16 ? n : 16);
-    }
-    souk_amqp_close(amqp);
+    souk_status st = souk_topology_declare_all(cfg, 5000);
     souk_config_free(cfg);
     if (st != SOUK_OK) {
         fprintf(stderr, "souk-worker: declaring the topology failed: %s\n", souk_strerror(st));
         return 1;
     }
+    return 0;
+}
+
+/* The worker services of the topology table and the schemas of the
+ * configuration, one a line: scripts/stack.sh reads them instead of keeping
+ * copies. */
+static int print_services(void)
+{
+    for (int s = 0; s < SOUK_SERVICE_COUNT; s++)
+        printf("%s\n", souk_service_name((souk_service)s));
+    return 0;
+}
+
+static int print_schemas(void)
+{
+    for (int s = 0; s < SOUK_SCHEMA_COUNT; s++)
+        printf("%s\n", souk_db_schema_name((souk_db_schema)s));
     return 0;
 }
 
@@ -85,6 +93,10 @@ int main(int argc, char **argv)
         return print_permissions(argv[2]);
     if (strcmp(argv[1], "--declare-topology") == 0)
         return declare_topology();
+    if (strcmp(argv[1], "--services") == 0 && argc == 2)
+        return print_services();
+    if (strcmp(argv[1], "--schemas") == 0 && argc == 2)
+        return print_schemas();
 
     souk_service service = souk_service_from_name(argv[1]);
     if (service == SOUK_SERVICE_UNKNOWN || service == SOUK_SERVICE_GATEWAY) {

@@ -25,6 +25,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "workers/saga.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "workers/psp_client.h"
 #include "workers/saga.h"

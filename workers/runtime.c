@@ -18,6 +18,7 @@
 #include "core/mem.h"
 #include "core/otlp.h"
 #include "core/trace.h"
+#include "core/uuid.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
@@ -337,11 +338,21 @@ static int handle_in_transaction(struct consumer *c, souk_tx *tx, struct item *i
     return 1;
 }
 
-static int by_order_id(const void *a, const void *b)
+int souk_runtime_batch_order(int count, const char *const *order_ids, const int *handle, int *todo)
 {
-    const struct item *const *x = a;
-    const struct item *const *y = b;
-    return strcmp((*x)->msg.correlation_id, (*y)->msg.correlation_id);
+    /* insertion sort: stable (qsort need not be) and at most SOUK_BATCH_CAP long */
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        if (!handle[i])
+            continue;
+        int at = n++;
+        while (at > 0 && strcmp(order_ids[todo[at - 1]], order_ids[i]) > 0) {
+            todo[at] = todo[at - 1];
+            at--;
+        }
+        todo[at] = i;
+    }
+    return n;
 }
 
 static int ensure_db(struct consumer *c)
@@ -420,20 +431,23 @@ out:
  * WAL flush) covers them all and each message costs two statements. When a
  * handler fails, the transaction is rolled back and the messages run one
  * per transaction, so only the failing one is affected. Messages are
- * handled in order-id order: every batch then locks each order's rows in
- * the same global order, so two batches cannot deadlock on them. When the
+ * handled in souk_runtime_batch_order. When the
  * database fails, every message to be handled is requeued without counting
  * an attempt: retries would only burn while the database is away. */
 static void handle_batch(struct consumer *c, struct item *items, int count)
 {
-    struct item *todo[SOUK_BATCH_CAP];
-    int n = 0;
-    for (int i = 0; i < count; i++)
-        if (items[i].verdict == ITEM_HANDLE)
-            todo[n++] = &items[i];
+    const char *order_ids[SOUK_BATCH_CAP];
+    int handle[SOUK_BATCH_CAP], order[SOUK_BATCH_CAP];
+    for (int i = 0; i < count; i++) {
+        order_ids[i] = items[i].msg.correlation_id;
+        handle[i] = items[i].verdict == ITEM_HANDLE;
+    }
+    int n = souk_runtime_batch_order(count, order_ids, handle, order);
     if (n == 0)
         return;
-    qsort(todo, (size_t)n, sizeof todo[0], by_order_id);
+    struct item *todo[SOUK_BATCH_CAP];
+    for (int i = 0; i < n; i++)
+        todo[i] = &items[order[i]];
     int failed = !ensure_db(c);
     int r = failed ? -1 : run_transaction(c, todo, n);
     if (r == 1) {

@@ -17,6 +17,15 @@ struct souk_service_def;
  * most unacknowledged deliveries the broker sends a consumer. At least 1. */
 int souk_runtime_batch_limit(const struct souk_service_def *def, const souk_config *cfg);
 
+/* The order in which a consumer handles a batch of count deliveries:
+ * writes into todo (room for count) the indexes of those to handle
+ * (handle[i] non-zero; the others are settled without a handler), sorted
+ * by order id (order_ids[i]), and returns how many. Every batch then locks
+ * each order's rows in one global order, so two batches cannot deadlock on
+ * them; deliveries of one order keep their arrival order, so its events
+ * are handled as they came. */
+int souk_runtime_batch_order(int count, const char *const *order_ids, const int *handle, int *todo);
+
 /* Starts concurrency consumer threads for service. Returns NULL with *status
  * set if threads cannot be created. cfg must outlive the runtime. */
 souk_runtime *souk_runtime_start(const souk_config *cfg, souk_service service, int concurrency,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "workers/saga.h"
 

@@ -14,7 +14,9 @@ source "$root/scripts/stack.sh"
 require_test_stack
 : "${SOUK_TEST_GATEWAY_URL:?SOUK_TEST_GATEWAY_URL is not set (run through ./souk test)}"
 rc=0
-SOUK_POSTMAN_BASE_URL="$SOUK_TEST_GATEWAY_URL" "$root/scripts/postman.sh" "$@" </dev/null || rc=$?
+SOUK_POSTMAN_BASE_URL="$SOUK_TEST_GATEWAY_URL" \
+    SOUK_POSTMAN_JSON_EXPORT="${SOUK_TEST_HTTP_RECORD_DIR:+$SOUK_TEST_HTTP_RECORD_DIR/postman.json}" \
+    "$root/scripts/postman.sh" "$@" </dev/null || rc=$?
 cooldown="${SOUK_POSTMAN_LOGIN_COOLDOWN_S:-5}"
 echo "postman: waiting ${cooldown}s for the login limit to refill before other tests log in" >&2
 sleep "$cooldown"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
 #include "tests/support/broker.h"

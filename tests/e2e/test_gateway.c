@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
 #include "tests/support/shop.h"
@@ -509,4 +510,28 @@ Test(gateway, cart_items_add_up_change_and_refuse_what_cannot_be_sold)
     cr_assert_eq(ts_call("GET", "/cart", token, NULL, &out), 200);
     cr_assert_eq(cart_units(out), 1, "the refused changes left the cart as it was");
     json_object_put(out);
+}
+
+Test(gateway, a_stock_change_gives_exactly_one_of_on_hand_and_delta)
+{
+    char product[37], path[96];
+    ts_product(100, 3, product);
+    snprintf(path, sizeof path, "/inventory/%s", product);
+    json_object *out = NULL;
+    long st = ts_call("PUT", path, ts_admin(), "{\"on_hand\":5,\"delta\":1}", &out);
+    assert_error(st, &out, 400, "VALIDATION_FAILED");
+    json_object_put(out);
+    st = ts_call("PUT", path, ts_admin(), "{}", &out);
+    assert_error(st, &out, 400, "VALIDATION_FAILED");
+    json_object *details = json_object_object_get(json_object_object_get(out, "error"), "details");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(details, "field")), "on_hand");
+    json_object_put(out);
+    long long on_hand = 0, reserved = 0, sold = 0;
+    ts_stock(product, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, 3, "a refused change changed the stock");
+    st = ts_call("PUT", path, ts_admin(), "{\"delta\":-1}", &out);
+    cr_assert_eq(st, 200, "%ld %s", st, json_object_to_json_string(out));
+    json_object_put(out);
+    ts_stock(product, &on_hand, &reserved, &sold);
+    cr_assert_eq(on_hand, 2);
 }

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
 #include "tests/support/broker.h"

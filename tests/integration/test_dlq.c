@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/trace.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/broker.h"
 #include "tests/support/harness.h"

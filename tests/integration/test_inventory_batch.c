@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
 #include "workers/handler.h"

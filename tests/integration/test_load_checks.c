@@ -12,6 +12,7 @@
 
 #include "bench/load_db.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
 

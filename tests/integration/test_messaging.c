@@ -12,11 +12,13 @@
 
 #include "core/config.h"
 #include "core/trace.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/outbox.h"
 #include "events/tx.h"
 #include "events/publisher.h"
 #include "tests/support/broker.h"
+#include "tests/support/concurrency.h"
 #include "tests/support/harness.h"
 
 #define COUNT_SQL "SELECT count(*) FROM analytics.order_events WHERE order_id = $1"
@@ -214,6 +216,20 @@ Test(messaging, a_handler_s_events_are_children_of_its_message_s_process_span)
     cr_assert(th_wait_log("t-msg-trace-child", "order created", span, 5000),
               "the handler's line does not carry its process span (%s)", span);
     json_object_put(payload);
+}
+
+Test(messaging, commits_wake_the_relay_of_their_own_process_at_once)
+{
+    /* with a fallback poll of a minute, only the commits' wake-ups can
+     * publish the rows within the seconds the scenario allows */
+    setenv("SOUK_OUTBOX_POLL_MS", "60000", 1);
+    souk_config *cfg = NULL;
+    char err[256] = "";
+    cr_assert_eq(souk_config_load(&cfg, "order", err, sizeof err), SOUK_OK, "%s", err);
+    unsetenv("SOUK_OUTBOX_POLL_MS");
+    char why[256] = "";
+    cr_assert_eq(tc_relay_wakeup(cfg, why, sizeof why), 0, "%s", why);
+    souk_config_free(cfg);
 }
 
 Test(messaging, sent_outbox_rows_are_purged_after_the_retention)

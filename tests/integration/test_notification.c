@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/publisher.h"
 #include "tests/support/broker.h"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "events/tx.h"
 #include "tests/support/harness.h"

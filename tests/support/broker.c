@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/uuid.h"
 #include "events/publisher.h"
 
 souk_envelope th_envelope(const char *order_id, const char *type, const char *body)

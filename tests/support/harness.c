@@ -159,14 +159,73 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Whether an exchange with url is recorded: one with the front of the
+ * stack (a Souk gateway), when `souk test` asks for records. */
+static int records_url(const char *url)
+{
+    const char *const bases[] = {getenv("SOUK_TEST_GATEWAY_URL"), getenv("SOUK_TEST_TLS_URL")};
+    for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++)
+        if (bases[i] && bases[i][0] && strncmp(url, bases[i], strlen(bases[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Appends one exchange with a gateway to
+ * SOUK_TEST_HTTP_RECORD_DIR/<pid>.jsonl: method, path, status, the headers
+ * of the last answer in head (a 100 Continue may come first) and the body.
+ * tests/openapi/responses.sh checks every one against /openapi.json. */
+static void record(const char *method, const char *url, long status, const char *head,
+                   const char *body)
+{
+    const char *dir = getenv("SOUK_TEST_HTTP_RECORD_DIR");
+    if (!dir || !dir[0] || status == 0)
+        return;
+    const char *path = strstr(url, "://");
+    path = path ? strchr(path + 3, '/') : NULL;
+    json_object *line = json_object_new_object();
+    json_object_object_add(line, "method", json_object_new_string(method));
+    json_object_object_add(line, "path", json_object_new_string(path ? path : "/"));
+    json_object_object_add(line, "status", json_object_new_int64(status));
+    json_object *headers = json_object_new_object();
+    const char *last = head;
+    for (const char *h = strstr(head, "HTTP/"); h; h = strstr(h + 1, "\nHTTP/"))
+        last = h;
+    for (const char *l = strchr(last, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        const char *start = l + 1, *colon = strchr(start, ':'), *end = strpbrk(start, "\r\n");
+        if (!colon || !end || colon > end)
+            continue;
+        char name[128];
+        size_t n =
+            (size_t)(colon - start) < sizeof name - 1 ? (size_t)(colon - start) : sizeof name - 1;
+        for (size_t i = 0; i < n; i++)
+            name[i] = (char)(start[i] >= 'A' && start[i] <= 'Z' ? start[i] - 'A' + 'a' : start[i]);
+        name[n] = '\0';
+        const char *value = colon + 1;
+        while (*value == ' ')
+            value++;
+        json_object_object_add(headers, name,
+                               json_object_new_string_len(value, (int)(end - value)));
+    }
+    json_object_object_add(line, "headers", headers);
+    json_object_object_add(line, "body", json_object_new_string(body ? body : ""));
+    char file[1024];
+    snprintf(file, sizeof file, "%s/%ld.jsonl", dir, (long)getpid());
+    FILE *f = fopen(file, "a");
+    if (f) {
+        fprintf(f, "%s\n", json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN));
+        fclose(f);
+    }
+    json_object_put(line);
+}
+
 static long http_full2(const char *method, const char *url, const char *body,
                        const char *const *headers, const char *userpwd, char **response,
-                       char **response_headers)
+                       char **response_headers, int recorded)
 {
     CURL *curl = curl_easy_init();
     struct buffer b = {NULL, 0};
     struct buffer hb = {NULL, 0};
-    if (response_headers) {
+    if (response_headers || recorded) {
         curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
         curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hb);
     }
@@ -193,31 +252,42 @@ static long http_full2(const char *method, const char *url, const char *body,
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(list);
     curl_easy_cleanup(curl);
+    if (recorded)
+        record(method, url, status, hb.data ? hb.data : "", b.data);
     if (response)
         *response = b.data ? b.data : strdup("");
     else
         free(b.data);
     if (response_headers)
         *response_headers = hb.data ? hb.data : strdup("");
+    else
+        free(hb.data);
     return status;
 }
 
 static long http_full(const char *method, const char *url, const char *body,
                       const char *const *headers, const char *userpwd, char **response)
 {
-    return http_full2(method, url, body, headers, userpwd, response, NULL);
+    return http_full2(method, url, body, headers, userpwd, response, NULL, records_url(url));
 }
 
 long th_http_headers(const char *method, const char *url, const char *body,
                      const char *const *headers, char **response, char **response_headers)
 {
-    return http_full2(method, url, body, headers, NULL, response, response_headers);
+    return http_full2(method, url, body, headers, NULL, response, response_headers,
+                      records_url(url));
 }
 
 long th_http(const char *method, const char *url, const char *body, const char *const *headers,
              char **response)
 {
     return http_full(method, url, body, headers, NULL, response);
+}
+
+long th_http_gateway(const char *method, const char *url, const char *body,
+                     const char *const *headers, char **response)
+{
+    return http_full2(method, url, body, headers, NULL, response, NULL, 1);
 }
 
 int th_wait_http(const char *url, long want_status, int timeout_ms)

@@ -65,6 +65,13 @@ int th_free_port(void);
 long th_http(const char *method, const char *url, const char *body, const char *const *headers,
              char **response);
 
+/* th_http to a Souk gateway at any address: with SOUK_TEST_HTTP_RECORD_DIR
+ * set (by `souk test`) the exchange is recorded, as every exchange th_http
+ * and th_http_headers have with the stack's front is, and
+ * tests/openapi/responses.sh checks each against /openapi.json. */
+long th_http_gateway(const char *method, const char *url, const char *body,
+                     const char *const *headers, char **response);
+
 /* th_http that also returns the response's header block (caller frees). */
 long th_http_headers(const char *method, const char *url, const char *body,
                      const char *const *headers, char **response, char **response_headers);

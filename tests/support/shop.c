@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
 
@@ -27,7 +28,7 @@ long ts_call_at(const char *base, const char *method, const char *path, const ch
         all[n++] = *h;
     all[n] = NULL;
     char *response = NULL;
-    long status = th_http(method, url, body, all, &response);
+    long status = th_http_gateway(method, url, body, all, &response);
     if (out)
         *out = response && response[0] ? json_tokener_parse(response) : NULL;
     free(response);

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "events/envelope.h"
 
 static souk_envelope sample(void)

@@ -108,9 +108,63 @@ Test(jsonschema, keywords_outside_the_subset_are_refused_at_load)
 {
     char err[128];
     souk_jsonschema *schema =
-        souk_jsonschema_parse("{\"type\":\"object\",\"oneOf\":[{},{}]}", err, sizeof err);
+        souk_jsonschema_parse("{\"type\":\"object\",\"anyOf\":[{},{}]}", err, sizeof err);
     cr_assert_null(schema);
-    cr_assert(strstr(err, "oneOf") != NULL, "%s", err);
+    cr_assert(strstr(err, "anyOf") != NULL, "%s", err);
+    /* also inside what the subset walks into */
+    schema =
+        souk_jsonschema_parse("{\"oneOf\":[{\"required\":[\"a\"]},{\"not\":{}}]}", err, sizeof err);
+    cr_assert_null(schema);
+    cr_assert(strstr(err, "'not'") != NULL, "%s", err);
+    schema = souk_jsonschema_parse("{\"oneOf\":[]}", err, sizeof err);
+    cr_assert_null(schema, "an empty oneOf matches nothing");
+}
+
+/* The stock body's rule: exactly one of on_hand and delta. */
+static const char exactly_one_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"on_hand\":{\"type\":\"integer\"},"
+    "\"delta\":{\"type\":\"integer\"}},"
+    "\"oneOf\":[{\"required\":[\"on_hand\"]},{\"required\":[\"delta\"]}]}";
+
+Test(jsonschema, one_of_takes_exactly_one_alternative)
+{
+    char err[256];
+    cr_assert_eq(check(exactly_one_schema, "{\"on_hand\":3}", err, sizeof err), SOUK_OK, "%s", err);
+    cr_assert_eq(check(exactly_one_schema, "{\"delta\":-2}", err, sizeof err), SOUK_OK, "%s", err);
+    cr_assert_eq(check(exactly_one_schema, "{\"on_hand\":3,\"delta\":1}", err, sizeof err),
+                 SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/: must match exactly one of 2 alternatives (oneOf), not 2");
+}
+
+Test(jsonschema, one_of_with_no_match_names_the_first_alternatives_failure)
+{
+    char err[256];
+    cr_assert_eq(check(exactly_one_schema, "{}", err, sizeof err), SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/on_hand: is required");
+    /* the other keywords still apply beside it */
+    cr_assert_eq(check(exactly_one_schema, "{\"on_hand\":\"3\"}", err, sizeof err), SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/on_hand: must be of type integer");
+}
+
+Test(jsonschema, one_of_alternatives_may_be_types_and_hold_patterns)
+{
+    char err[256];
+    const char *schema =
+        "{\"type\":\"object\",\"properties\":{\"ref\":{\"oneOf\":["
+        "{\"type\":\"string\",\"pattern\":\"^ch_[0-9]+$\"},{\"type\":\"null\"}]}}}";
+    cr_assert_eq(check(schema, "{\"ref\":\"ch_12\"}", err, sizeof err), SOUK_OK, "%s", err);
+    cr_assert_eq(check(schema, "{\"ref\":null}", err, sizeof err), SOUK_OK, "%s", err);
+    cr_assert_eq(check(schema, "{\"ref\":\"x\"}", err, sizeof err), SOUK_ESCHEMA);
+    cr_assert_str_eq(err, "/ref: must match ^ch_[0-9]+$");
+}
+
+Test(jsonschema, every_embedded_schema_loads)
+{
+    /* souk_schema_get parses every embedded schema at once, and stops the
+     * process on one outside the subset */
+    const char *names[] = {"http/stock", "http/responses/order_read", "http/responses/error"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cr_assert_not_null(souk_schema_get(names[i]), "%s", names[i]);
 }
 
 Test(jsonschema, patterns_match_wherever_they_sit)

@@ -1,11 +1,12 @@
 /* The verified-token cache: only the exact token hits, exp and nbf are
  * checked on every hit (also on the per-thread shortcut), and one cache's
- * tokens never hit in another. */
+ * tokens never hit in another, also while other threads replace entries. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gateway/tokencache.h"
+#include "tests/support/concurrency.h"
 
 static souk_jwt_claims claims_for(const char *sub, long nbf, long exp)
 {
@@ -52,4 +53,10 @@ Test(tokencache, a_token_remembered_by_one_cache_misses_in_another)
     souk_tokencache *b = souk_tokencache_new();
     cr_assert_eq(souk_tokencache_get(b, "tok.bob.sig", 50, 0, &out), 0);
     souk_tokencache_free(b);
+}
+
+Test(tokencache, threads_putting_and_getting_at_once_only_hit_their_own_claims)
+{
+    char why[256] = "";
+    cr_assert_eq(tc_tokencache_puts_and_gets(why, sizeof why), 0, "%s", why);
 }

@@ -1,9 +1,11 @@
 /* gateway/waitbudget: waiting requests get a global share and a share per
- * customer, and give their slot back. */
+ * customer, and give their slot back, also when many threads take and give
+ * at once. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 
 #include "gateway/waitbudget.h"
+#include "tests/support/concurrency.h"
 
 Test(waitbudget, a_customer_gets_its_share_and_no_more)
 {
@@ -56,4 +58,10 @@ Test(waitbudget, entries_removed_in_any_order_keep_the_others_counts)
     souk_waitbudget_give(b, "never-took");
     cr_assert_eq(souk_waitbudget_in_use(b), 500, "a give without a take changes nothing");
     souk_waitbudget_free(b);
+}
+
+Test(waitbudget, concurrent_waits_never_exceed_the_budget_and_all_come_back)
+{
+    char why[256] = "";
+    cr_assert_eq(tc_waitbudget_takes_and_gives(why, sizeof why), 0, "%s", why);
 }
