@@ -253,7 +253,7 @@ static void end_request_span(souk_request *req, souk_span *span, const souk_rout
             souk_span_attr_str(span, "user_agent.original", agent);
         souk_span_attr_str(span, "souk.request_id", req->request_id);
         if (req->status >= 500) { /* a server span's 4xx is the client's error */
-            char code[8];
+            char code[16];
             snprintf(code, sizeof code, "%d", req->status);
             souk_span_attr_str(span, "error.type", code);
             souk_span_fail(span, souk_http_reason(req->status));
