@@ -11,6 +11,7 @@
 
 #include "core/db.h"
 #include "tests/support/harness.h"
+#include "tests/support/shop.h"
 
 TH_REQUIRE_STACK(TH_NEEDS_STACK)
 
@@ -47,34 +48,14 @@ Test(foundation, readyz_is_200_naming_postgresql_and_rabbitmq_as_reachable)
     free(body);
 }
 
-/* Watches one gateway start: every answer until /healthz is 200 must be a
- * 503 with Retry-After (or no answer yet). Returns the answers seen. */
+/* Watches one gateway start (ts_watch_start). Returns the answers seen. */
 static int watch_one_start(int round)
 {
     int port = th_free_port();
     pid_t pid = start_gateway(port, NULL, "t-gateway-starting");
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
-    long status = 0;
-    int answers = 0;
-    /* About 15 s of attempts: 2 ms apart while nothing listens, back to back after. */
-    for (int i = 0; i < 7500 && status != 200; i++) {
-        char *body = NULL, *headers = NULL;
-        status = th_http_headers("GET", url, NULL, NULL, &body, &headers);
-        answers += status != 0;
-        cr_assert(status == 0 || status == 200 || status == 503,
-                  "start %d: answer %d while starting was %ld: %s", round, answers, status, body);
-        if (status == 503)
-            cr_assert(strstr(headers, "Retry-After") != NULL, "%s", headers);
-        free(body);
-        free(headers);
-        if (status == 0)
-            th_sleep_ms(2);
-    }
-    cr_assert_eq(status, 200, "start %d: the gateway never answered /healthz", round);
-    th_signal(pid, SIGKILL);
-    th_wait_exit(pid, 5000);
-    return answers;
+    return ts_watch_start(pid, url, round);
 }
 
 /* A client retrying through a gateway restart must never be told its route

@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "tests/support/harness.h"
+#include "tests/support/shop.h"
 #include "workers/psp_client.h"
 
 static char base_url[64];
@@ -488,4 +489,23 @@ Test(psp, a_taken_port_gives_a_clear_message_not_a_hang)
     pid_t second = start_psp(port, "t-psp-second");
     cr_assert_eq(th_wait_exit(second, 10000), 1);
     cr_assert_not_null(th_file_find(th_log_path("t-psp-second"), "port in use"));
+}
+
+/* The payment worker takes a provider's 404 for a permanent failure and
+ * dead-letters the charge: a provider restarting under load (souk chaos)
+ * must answer 503 with Retry-After until its routes exist, never 404. The
+ * span exporter started between listening and registering made the window
+ * wide enough to hit. */
+Test(psp, a_starting_provider_answers_503_until_its_routes_exist_never_404)
+{
+    int answers = 0;
+    for (int round = 1; round <= 20; round++) {
+        int port = th_free_port();
+        pid_t pid =
+            start_psp_with(port, "SOUK_OTLP_URL=http://127.0.0.1:9/nowhere", "t-psp-starting");
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+        answers += ts_watch_start(pid, url, round);
+    }
+    cr_log_info("%d answers during 20 starts", answers);
 }

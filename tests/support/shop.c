@@ -2,6 +2,7 @@
 #include "tests/support/shop.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,4 +269,28 @@ void ts_assert_invariants(const char *allowed_dlq)
                      0, "dead letters in %s", name);
     }
     json_object_put(queues);
+}
+
+int ts_watch_start(pid_t pid, const char *url, int round)
+{
+    long status = 0;
+    int answers = 0;
+    /* About 15 s of attempts: 2 ms apart while nothing listens, back to back after. */
+    for (int i = 0; i < 7500 && status != 200; i++) {
+        char *body = NULL, *headers = NULL;
+        status = th_http_headers("GET", url, NULL, NULL, &body, &headers);
+        answers += status != 0;
+        cr_assert(status == 0 || status == 200 || status == 503,
+                  "start %d: answer %d while starting was %ld: %s", round, answers, status, body);
+        if (status == 503)
+            cr_assert(strstr(headers, "Retry-After") != NULL, "%s", headers);
+        free(body);
+        free(headers);
+        if (status == 0)
+            th_sleep_ms(2);
+    }
+    cr_assert_eq(status, 200, "start %d: %s never answered", round, url);
+    th_signal(pid, SIGKILL);
+    th_wait_exit(pid, 5000);
+    return answers;
 }

@@ -5,6 +5,7 @@
 #define SOUK_TESTS_SHOP_H
 
 #include <json-c/json.h>
+#include <sys/types.h>
 
 /* A JSON request to the gateway. body may be NULL; token may be NULL.
  * Returns the status; *out (when not NULL) gets the parsed answer (or NULL). */
@@ -68,5 +69,11 @@ void ts_stock_sold(const char *product, long long sold_want, long long *on_hand,
  *   every order is final (waits up to 30 s for orders in flight);
  *   every DLQ is empty except those named in allowed_dlq (comma list or NULL). */
 void ts_assert_invariants(const char *allowed_dlq);
+
+/* Watches a server start (pid) through url: every answer until url is 200
+ * must be a 503 with Retry-After, or no answer yet; never the 404 of a
+ * server listening before its routes exist. Kills pid at the end. Returns
+ * the answers seen; round names the start in failure messages. */
+int ts_watch_start(pid_t pid, const char *url, int round);
 
 #endif
