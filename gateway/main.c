@@ -1,7 +1,6 @@
 /* souk-gateway: the HTTP entry point of Souk. */
 #include <civetweb.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/startgate.h"
 #include "core/otlp.h"
 #include "events/outbox.h"
 #include "gateway/accounts.h"
@@ -18,25 +18,6 @@
 #include "gateway/server.h"
 
 static volatile sig_atomic_t stop_requested;
-static atomic_int routes_ready;
-
-/* civetweb listens from mg_start on, and the routes exist only once the
- * gateway is built and registered; until then civetweb itself would answer
- * 404, which tells a client retrying through a restart that its request
- * can never succeed. Answer 503 with Retry-After instead. */
-static int answer_until_ready(struct mg_connection *conn)
-{
-    if (atomic_load_explicit(&routes_ready, memory_order_acquire))
-        return 0;
-    static const char body[] = "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"the gateway "
-                               "is starting; retry shortly\"}}";
-    mg_printf(conn,
-              "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-              "Retry-After: 1\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-              sizeof body - 1, body);
-    return 503;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -93,7 +74,7 @@ int main(int argc, char **argv)
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = log_civetweb;
-    callbacks.begin_request = answer_until_ready;
+    callbacks.begin_request = souk_startgate_begin_request;
 
     mg_init_library(0);
     struct mg_context *ctx = mg_start(&callbacks, NULL, options);
@@ -115,7 +96,7 @@ int main(int argc, char **argv)
         return 2;
     }
     souk_server_register(ctx, gw);
-    atomic_store_explicit(&routes_ready, 1, memory_order_release);
+    souk_startgate_open();
     /* The first admin; retried in the background of requests if the
      * database is not up yet. */
     for (int attempt = 0; attempt < 50; attempt++) {

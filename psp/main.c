@@ -9,13 +9,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/startgate.h"
 #include "core/otlp.h"
 #include "psp/psp.h"
 
@@ -53,26 +53,6 @@ static int timeout_sleep_ms(long *ms)
     return 0;
 }
 
-static atomic_int routes_ready;
-
-/* As in the gateway (gateway/main.c): civetweb listens from mg_start on and
- * would answer 404 until the routes are registered; the payment worker
- * takes a provider's 404 for a permanent failure and dead-letters the
- * charge (seen under souk chaos: a charge retried into a restarting
- * provider). Answer 503 with Retry-After, which it retries. */
-static int answer_until_ready(struct mg_connection *conn)
-{
-    if (atomic_load_explicit(&routes_ready, memory_order_acquire))
-        return 0;
-    static const char body[] = "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"the provider "
-                               "is starting; retry shortly\"}}";
-    mg_printf(conn,
-              "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-              "Retry-After: 1\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-              sizeof body - 1, body);
-    return 503;
-}
-
 int main(void)
 {
     souk_log_set_service("psp");
@@ -102,7 +82,7 @@ int main(void)
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = log_civetweb;
-    callbacks.begin_request = answer_until_ready;
+    callbacks.begin_request = souk_startgate_begin_request;
 
     /* Blocked before civetweb starts its threads, so only the sigsuspend
      * below takes SIGTERM/SIGINT and no stop request is lost. */
@@ -145,7 +125,7 @@ int main(void)
     if (souk_otlp_start(cfg, "psp") != SOUK_OK)
         SOUK_LOG(SOUK_LOG_WARN, "the span exporter did not start: spans are not exported");
     souk_psp_register(ctx, psp);
-    atomic_store_explicit(&routes_ready, 1, memory_order_release);
+    souk_startgate_open();
 
     SOUK_LOG(SOUK_LOG_INFO, "psp listening on %s (tok_timeout answers after %ld ms)", ports,
              sleep_ms);
