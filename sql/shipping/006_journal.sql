@@ -1,0 +1,5 @@
+-- Every hop of this service, for the gateway's trace and saga views.
+\ir ../common/journal.sql
+\ir ../common/outbox_journal.sql
+GRANT USAGE ON SCHEMA shipping TO souk_shipping_gateway;
+GRANT SELECT ON gateway_journal, gateway_publishes TO souk_shipping_gateway;
