@@ -42,6 +42,8 @@
       "long polls one customer may hold at once (429 past it)")                                    \
     X(TRUSTED_PROXIES, "SOUK_TRUSTED_PROXIES", STRING, "",                                         \
       "comma-separated peer addresses whose X-Real-IP names the client (the front proxy)")         \
+    X(WEB_DIR, "SOUK_WEB_DIR", STRING, "",                                                         \
+      "the browser console's built files (default: web/ of the gateway's build tree)")             \
     X(PSP_PORT, "SOUK_PSP_PORT", PORT, "8090", "payment provider stand-in HTTP port")              \
     X(PSP_URL, "SOUK_PSP_URL", STRING, "http://127.0.0.1:8090", "payment provider base URL")       \
     X(WORKER_CONCURRENCY, "SOUK_WORKER_CONCURRENCY", COUNT, "2",                                   \

@@ -10,6 +10,7 @@
 #include "gateway/catalog.h"
 #include "gateway/orderwatch.h"
 #include "gateway/server.h"
+#include "gateway/static.h"
 #include "gateway/waitbudget.h"
 
 /* Threads that waiting requests may never take. */
@@ -108,6 +109,7 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     gw->waits =
         souk_waitbudget_new((int)waits, (int)souk_config_int(cfg, SOUK_CFG_LONG_POLL_PER_CUSTOMER));
     read_trusted_proxies(gw);
+    gw->web = souk_static_load(souk_config_str(cfg, SOUK_CFG_WEB_DIR));
     souk_assert(gw->api_limit && gw->login_limit && gw->products && gw->orders_watch);
     return gw;
 }
@@ -117,6 +119,7 @@ void souk_gateway_free(souk_gateway *gw)
     if (!gw)
         return;
     souk_catalog_cache_free(gw->products);
+    souk_static_free(gw->web);
     souk_orderwatch_free(gw->orders_watch);
     souk_metrics_free(gw->metrics);
     souk_ratelimit_free(gw->api_limit);

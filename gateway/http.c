@@ -20,6 +20,7 @@ const char *souk_http_reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -88,7 +89,9 @@ size_t souk_http_compose(char *out, size_t cap, const souk_http_answer *answer, 
     head_put_size(&h, answer->len);
     head_put(&h, "\r\nX-Request-Id: ");
     head_put(&h, answer->request_id);
-    head_put(&h, "\r\nCache-Control: no-store\r\n");
+    head_put(&h, "\r\nCache-Control: ");
+    head_put(&h, answer->cache_control ? answer->cache_control : "no-store");
+    head_put(&h, "\r\n");
     head_put(&h, answer->extra_headers);
     head_put(&h, "\r\n");
     size_t head = (size_t)(h.at - out);
@@ -106,6 +109,13 @@ size_t souk_http_compose(char *out, size_t cap, const souk_http_answer *answer, 
 void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
                     size_t len)
 {
+    souk_http_send_cacheable(req, status, content_type, NULL, body, len, 0);
+}
+
+void souk_http_send_cacheable(souk_request *req, int status, const char *content_type,
+                              const char *cache_control, const char *body, size_t len,
+                              int head_only)
+{
     /* Head and body leave in one write when they fit: one system call and
      * one segment instead of two, which the client would wake up for twice.
      * The head is bounded: extra_headers and request_id are fixed arrays. */
@@ -116,7 +126,9 @@ void souk_http_send(souk_request *req, int status, const char *content_type, con
                                .extra_headers = req->extra_headers,
                                .body = body,
                                .len = len,
-                               .head_only = strcmp(req->info->request_method, "HEAD") == 0};
+                               .head_only =
+                                   head_only || strcmp(req->info->request_method, "HEAD") == 0,
+                               .cache_control = cache_control};
     size_t body_left;
     size_t ready = souk_http_compose(out, sizeof out, &answer, &body_left);
     mg_write(req->conn, out, ready);

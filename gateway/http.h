@@ -54,11 +54,13 @@ typedef struct souk_http_answer {
     const char *extra_headers; /* "Name: value\r\n" lines */
     const char *body;
     size_t len;
-    int head_only; /* a HEAD request: the body's length, not the body */
+    int head_only;             /* a HEAD request or a 304: the body's length, not the body */
+    const char *cache_control; /* NULL: no-store */
 } souk_http_answer;
 
 /* Writes into out the head of answer (status line, Content-Type,
- * Content-Length, X-Request-Id, Cache-Control: no-store, the extra header
+ * Content-Length, X-Request-Id, Cache-Control (no-store unless the answer
+ * names its own), the extra header
  * lines, the blank line) followed by the body when both fit in cap, so
  * they leave in one write. Returns the bytes written; *body_left is 0, or
  * the body's length when it did not fit and must be written after them.
@@ -69,6 +71,13 @@ size_t souk_http_compose(char *out, size_t cap, const souk_http_answer *answer, 
  * added headers, in one write when they fit (souk_http_compose). */
 void souk_http_send(souk_request *req, int status, const char *content_type, const char *body,
                     size_t len);
+
+/* souk_http_send for what a client may keep: Cache-Control is
+ * cache_control (souk_http_send's is no-store), and with head_only (a 304)
+ * the head alone, Content-Length saying what the body would be. */
+void souk_http_send_cacheable(souk_request *req, int status, const char *content_type,
+                              const char *cache_control, const char *body, size_t len,
+                              int head_only);
 
 /* Sends body (borrowed) as JSON with status. */
 void souk_http_respond(souk_request *req, int status, json_object *body);

@@ -1,13 +1,15 @@
 /* /openapi.json, generated from the route table (routes.c) and the
  * embedded schemas (schemas/http/ for request bodies, schemas/http/responses/
- * for answers), and /docs, a page that renders it. Each route's operation
+ * for answers). Each route's operation
  * gets its operationId and tag, its path, query and header parameters, its
  * request body, its success answer (status, headers, schema), and every
  * error it can answer: those of its handler (the table's errors) and those
  * of the dispatcher and the front, derived from what it declares (401 and
  * 403 from its access, 400, 413 and 415 from its body, 429 from its rate
  * limits; 500 and 503 on every route). A schema becomes the component named
- * by its title, with its references to other files pointing at theirs. */
+ * by its title, with its references to other files pointing at theirs.
+ * The console's routes (a page or file of the browser console) are not API
+ * operations: x-souk-console lists their patterns instead. */
 #include "gateway/openapi.h"
 
 #include <stdio.h>
@@ -421,10 +423,15 @@ json_object *souk_openapi_document(const souk_config *cfg)
     json_object *schemas = json_object_new_object();
     add_schema(schemas, "http/responses/error");
     json_object *paths = json_object_new_object();
+    json_object *console = json_object_new_array();
     int count = 0;
     const souk_route *routes = souk_routes(&count);
     for (int i = 0; i < count; i++) {
         const souk_route *r = &routes[i];
+        if (r->console) {
+            json_object_array_add(console, json_object_new_string(r->pattern));
+            continue;
+        }
         char path[128];
         openapi_path(r->pattern, path, sizeof path);
         json_object *item = NULL;
@@ -439,6 +446,9 @@ json_object *souk_openapi_document(const souk_config *cfg)
         json_object_object_add(item, method, operation(schemas, r, cfg));
     }
     json_object_object_add(doc, "paths", paths);
+    /* what a client of the API need not know, but a checker of the
+     * gateway's answers must: these paths answer the console's files */
+    json_object_object_add(doc, "x-souk-console", console);
     /* x-souk-schema only told add_schema where a component came from */
     json_object_object_foreach(schemas, name, schema)
     {
@@ -455,24 +465,4 @@ void souk_openapi_serve(souk_request *req)
     json_object *doc = souk_openapi_document(req->gw->cfg);
     souk_http_respond(req, 200, doc);
     json_object_put(doc);
-}
-
-static const char docs_page[] =
-    "<!doctype html><html><head><meta charset=utf-8><title>Souk API</title><style>"
-    "body{font-family:sans-serif;max-width:60em;margin:2em auto}code{background:#eee}"
-    ".m{display:inline-block;width:5em;font-weight:bold}</style></head><body>"
-    "<h1>Souk gateway API</h1><p>Rendered from <a href=/openapi.json>/openapi.json</a>. "
-    "Errors are <code>{\"error\":{\"code\",\"message\",\"details\"},\"request_id\"}</code>.</p>"
-    "<div id=api>loading...</div><script>"
-    "fetch('/openapi.json').then(r=>r.json()).then(d=>{let h='';"
-    "for(const[p,ops]of Object.entries(d.paths))for(const[m,o]of Object.entries(ops)){"
-    "h+='<p><span class=m>'+m.toUpperCase()+'</span><code>'+p+'</code> '+o.summary+"
-    "(o.security?' <i>(token'+(o['x-souk-role']?', admin':'')+')</i>':'')+"
-    "(o.requestBody?'<br><small>body: '+o.requestBody.content['application/json'].schema.$ref"
-    ".split('/').pop()+'</small>':'')+'</p>'}"
-    "document.getElementById('api').innerHTML=h})</script></body></html>";
-
-void souk_openapi_docs(souk_request *req)
-{
-    souk_http_send(req, 200, "text/html; charset=utf-8", docs_page, sizeof docs_page - 1);
 }

@@ -1,5 +1,6 @@
 /* The gateway's OpenAPI 3.1 description, generated from the route table so
- * that it describes what the dispatcher enforces, and the /docs page. */
+ * that it describes what the dispatcher enforces (/docs, Swagger UI over it,
+ * is one of the console's files: static.c). */
 #ifndef SOUK_GATEWAY_OPENAPI_H
 #define SOUK_GATEWAY_OPENAPI_H
 
@@ -13,6 +14,5 @@
 json_object *souk_openapi_document(const souk_config *cfg);
 
 void souk_openapi_serve(souk_request *req); /* GET /openapi.json */
-void souk_openapi_docs(souk_request *req);  /* GET /docs */
 
 #endif

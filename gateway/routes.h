@@ -63,7 +63,9 @@ typedef struct souk_route_error {
 
 typedef struct souk_route {
     const char *method;
-    const char *pattern; /* ":name" segments capture a path parameter */
+    /* ":name" segments capture a path parameter; a last segment "*" matches
+     * the rest of the path, whatever its segments (a console page) */
+    const char *pattern;
     souk_route_fn fn;
     souk_access access;
     souk_route_limit limit;
@@ -76,6 +78,10 @@ typedef struct souk_route {
     unsigned query;    /* SOUK_QUERY_* */
     unsigned headers;  /* SOUK_HEADER_* */
     souk_route_error errors[SOUK_ROUTE_MAX_ERRORS];
+    /* 1: a page or file of the browser console (static.c), not an API
+     * operation: left out of /openapi.json's paths (its x-souk-console
+     * lists these patterns). The dispatcher treats it as any route. */
+    int console;
     const char *operation_id; /* unique, camelCase */
     const char *tag;          /* one of souk_route_tags */
     const char *summary;

@@ -45,6 +45,8 @@ static int match(const char *pattern, const char *path, souk_request *req)
             return 0;
         p++;
         u++;
+        if (p[0] == '*' && p[1] == '\0')
+            return 1; /* the rest of the path, however many segments */
         const char *pend = strchr(p, '/');
         const char *uend = strchr(u, '/');
         size_t plen = pend ? (size_t)(pend - p) : strlen(p);

@@ -5,7 +5,10 @@
 SOUK_PACKAGES=(build-essential cmake pkg-config git curl jq ca-certificates
     librabbitmq-dev libpq-dev libcivetweb-dev libjson-c-dev libssl-dev libjwt-dev
     libcurl4-openssl-dev libcriterion-dev rabbitmq-server postgresql
-    wrk docker-compose iproute2 clang-format nginx-light openssl gettext-base)
+    wrk docker-compose iproute2 clang-format nginx-light openssl gettext-base chromium)
+
+# shellcheck source=scripts/web.sh
+source "$(dirname "${BASH_SOURCE[0]}")/web.sh"
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 RABBIT_BIN="${RABBIT_BIN:-/usr/lib/rabbitmq/bin}"
@@ -150,6 +153,7 @@ ensure_packages() {
     as_root rm -f /usr/sbin/policy-rc.d
 }
 
+# The C tree, then the browser console into its web/ (scripts/web.sh).
 build_tree() {
     local dir="$1" sanitize="$2"
     cmake -S "$SOUK_ROOT" -B "$dir" -DSOUK_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
@@ -157,6 +161,7 @@ build_tree() {
     cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1 \
         || { tail -50 "$dir/build.log" >&2; die "build failed (full log: $dir/build.log)"; }
     ln -sf "$dir/compile_commands.json" "$SOUK_ROOT/compile_commands.json" 2>/dev/null || true
+    web_build "$dir" || die "the browser console (web/) did not build (above)"
 }
 
 # The ThreadSanitizer tree (SOUK_TSAN, no Criterion tests: Criterion cannot

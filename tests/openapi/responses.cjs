@@ -7,7 +7,10 @@
 //     schema.
 // A request that names no operation is checked too: an unknown path answers
 // 404, a method its path does not take 405 with Allow listing the methods
-// the document has for it, both with the Error schema.
+// the document has for it, both with the Error schema. A request for a file
+// of the browser console (a pattern of the document's x-souk-console) is no
+// API operation: it answers the file (200, or 304 to a revalidation) or the
+// 404 of the error contract (another method: 405, Allow: GET).
 //   node responses.cjs DOC RECORD_DIR
 // RECORD_DIR holds the harness's <pid>.jsonl lines (method, path, status,
 // headers, body) and newman's JSON report (postman.json). Prints every
@@ -25,6 +28,11 @@ addFormats(ajv);
 ajv.addSchema(doc, "openapi");
 
 const methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+// x-souk-console's patterns are the route table's: ":name" one segment,
+// a last "*" the rest of the path
+const consolePaths = (doc["x-souk-console"] || []).map(
+  (pattern) => new RegExp("^" + pattern.replace(/:[^/]+/g, "[^/]+").replace(/\*$/, ".*") + "$"),
+);
 const templates = Object.keys(doc.paths).map((template) => ({
   template,
   regex: new RegExp("^" + template.replace(/\{[^}]+\}/g, "[^/]+") + "$"),
@@ -130,8 +138,22 @@ function checkHeaders(r, response) {
 }
 
 const checked = records();
+let consoleAnswers = 0;
 for (const r of checked) {
   const pathOnly = r.path.split("?")[0];
+  if (consolePaths.some((re) => re.test(pathOnly))) {
+    consoleAnswers++;
+    if (r.method !== "GET") {
+      if (r.status !== 405 || (r.headers["allow"] || "") !== "GET")
+        violation(r, "a console path answers another method 405 with Allow: GET");
+      checkBody(r, { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+    } else if (r.status === 404) {
+      checkBody(r, { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+    } else if (r.status !== 200 && r.status !== 304) {
+      violation(r, "a console file answers 200, 304 or 404");
+    }
+    continue;
+  }
   const match = templates.find((t) => t.regex.test(pathOnly));
   const op = match && doc.paths[match.template][r.method.toLowerCase()];
   if (!op) {
@@ -162,8 +184,9 @@ const operations = new Set([...seen].map((s) => s.split(" ")[0]));
 const all = Object.values(doc.paths).flatMap((item) => methods.filter((m) => item[m]).map((m) => item[m].operationId));
 const unseen = all.filter((id) => !operations.has(id));
 console.log(
-  `openapi: ${checked.length} answers checked against the document, ${operations.size} of ` +
-    `${all.length} operations and ${seen.size} of their statuses seen, ${violations.length} violations`,
+  `openapi: ${checked.length} answers checked against the document (${consoleAnswers} of them ` +
+    `console files), ${operations.size} of ${all.length} operations and ${seen.size} of their ` +
+    `statuses seen, ${violations.length} violations`,
 );
 if (unseen.length) console.log(`openapi: operations no test called: ${unseen.join(", ")}`);
 // The e2e tests selected may have used no recording client (souk-load and

@@ -101,10 +101,23 @@ Test(http, a_head_request_gets_the_length_but_not_the_body)
     cr_assert_eq(left, 0);
 }
 
+Test(http, an_answer_a_client_may_keep_names_its_own_cache_control)
+{
+    char out[1024];
+    size_t left;
+    souk_http_answer a = answer_of("x", 1, "ETag: \"1\"\r\n");
+    a.cache_control = "public, max-age=31536000, immutable";
+    size_t n = souk_http_compose(out, sizeof out, &a, &left);
+    out[n] = '\0';
+    cr_assert(strstr(out, "\r\nCache-Control: public, max-age=31536000, immutable\r\nETag"), "%s",
+              out);
+    cr_assert_null(strstr(out, "no-store"), "%s", out);
+}
+
 Test(http, every_status_the_gateway_answers_has_its_reason_phrase)
 {
-    const int statuses[] = {200, 201, 202, 204, 400, 401, 403, 404,
-                            405, 409, 413, 415, 429, 500, 503};
+    const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403,
+                            404, 405, 409, 413, 415, 429, 500, 503};
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
         cr_assert_str_neq(souk_http_reason(statuses[i]), "Unknown", "%d", statuses[i]);
     cr_assert_str_eq(souk_http_reason(429), "Too Many Requests");
