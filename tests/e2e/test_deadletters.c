@@ -485,17 +485,11 @@ Test(deadletters, a_customer_is_refused_and_nothing_happens)
 static const char *gateway_without_broker(void)
 {
     static char base[64];
-    int port = th_free_port();
-    char port_env[64], amqp_env[128], mgmt_env[128];
-    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    char amqp_env[128], mgmt_env[128];
     snprintf(amqp_env, sizeof amqp_env, "SOUK_AMQP_URL=amqp://127.0.0.1:%d/souk", th_free_port());
     snprintf(mgmt_env, sizeof mgmt_env, "SOUK_RABBIT_MGMT_URL=http://127.0.0.1:%d", th_free_port());
-    const char *env[] = {port_env, amqp_env, mgmt_env, NULL};
-    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-deadletters-nobroker");
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    char url[96];
-    snprintf(url, sizeof url, "%s/healthz", base);
-    cr_assert(th_wait_http(url, 200, 15000), "the gateway without a broker did not start");
+    const char *env[] = {amqp_env, mgmt_env, NULL};
+    ts_spawn_gateway(env, "t-deadletters-nobroker", base);
     return base;
 }
 

@@ -281,17 +281,11 @@ Test(system, saga_percentiles_come_from_the_orders_that_ended_in_each_bucket)
 
 Test(system, an_orders_database_that_does_not_answer_is_503)
 {
-    int port = th_free_port();
-    char port_env[64], orders_env[160];
-    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    char orders_env[160], base[64];
     snprintf(orders_env, sizeof orders_env,
              "SOUK_DB_URL_ORDERS=postgresql://127.0.0.1:%d/souk?connect_timeout=2", th_free_port());
-    const char *env[] = {port_env, orders_env, NULL};
-    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-system-noorders");
-    char base[64], url[128];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    snprintf(url, sizeof url, "%s/healthz", base);
-    cr_assert(th_wait_http(url, 200, 15000));
+    const char *env[] = {orders_env, NULL};
+    ts_spawn_gateway(env, "t-system-noorders", base);
     json_object *out = NULL;
     long st = ts_call_at(base, "GET", "/admin/system", ts_admin(), NULL, NULL, &out);
     cr_assert_eq(st, 503, "answered %ld: %s", st, out ? json_object_to_json_string(out) : "");
