@@ -388,6 +388,57 @@ Test(deadletters, replaying_all_moves_them_back_with_progress_and_they_are_handl
     json_object_put(take_exactly(ids, 1));
 }
 
+/* The gateway's replay is souk dlq's: it publishes, waits for the confirm
+ * and only then acks. Killed between the two (the test hook), the message
+ * is both delivered and still in the DLQ, never in neither; replayed again,
+ * the order service's inbox knows its id. */
+Test(deadletters, a_gateway_killed_between_confirm_and_ack_loses_nothing)
+{
+    struct stuck s;
+    stuck_order(&s, "retries exhausted: database timeout", "StockReservationFailed");
+    wait_dlq(1);
+    const char *env[] = {"SOUK_FAULT_DLQ_KILL_AFTER_PUBLISH=1", NULL};
+    char base[64];
+    ts_spawn_gateway(env, "t-deadletters-killed", base);
+    char url[256], auth[2100];
+    snprintf(url, sizeof url, "%s/admin/dlq/order/messages/%s/replay", base, s.env.message_id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", ts_admin());
+    const char *headers[] = {auth, NULL};
+    char *body = NULL;
+    long st = th_http("POST", url, NULL, headers, &body);
+    cr_assert_eq(st, 0, "the gateway answered %ld instead of dying: %s", st, body ? body : "");
+    free(body);
+    assert_cancelled_out_of_stock(&s); /* the copy was delivered */
+    /* and the dead letter is still there */
+    json_object *page = admin_get("/admin/dlq/order/messages", 200);
+    json_object *items = json_object_object_get(page, "items");
+    cr_assert_eq(json_object_array_length(items), 1);
+    cr_assert_str_eq(text(json_object_array_get_idx(items, 0), "message_id"), s.env.message_id);
+    json_object_put(page);
+    /* replayed again, it is a duplicate the order service drops */
+    char path[256];
+    snprintf(path, sizeof path, "/admin/dlq/order/messages/%s/replay", s.env.message_id);
+    json_object *out = NULL;
+    cr_assert_eq(ts_call("POST", path, ts_admin(), NULL, &out), 200);
+    json_object_put(out);
+    json_object_put(take_exactly(NULL, 0));
+    /* the order's timeline keeps the one StockReservationFailed it handled
+     * (a second handling would record another), for as long as it takes
+     * the order service to drop the copy */
+    snprintf(path, sizeof path, "/orders/%s/events", s.order);
+    for (int round = 0; round < 15; round++) {
+        cr_assert_eq(ts_call("GET", path, s.token, NULL, &out), 200);
+        int handled = 0;
+        json_object *events = json_object_object_get(out, "events");
+        for (size_t i = 0; i < json_object_array_length(events); i++)
+            handled += strcmp(text(json_object_array_get_idx(events, i), "type"),
+                              "StockReservationFailed") == 0;
+        cr_assert_eq(handled, 1, "%s", json_object_to_json_string(out));
+        json_object_put(out);
+        th_sleep_ms(200);
+    }
+}
+
 Test(deadletters, a_replay_of_an_unroutable_message_leaves_it_in_place)
 {
     char stray[37];
