@@ -272,7 +272,7 @@ static void *job_run(void *arg)
              "dlq replay %s service=%s replay_id=%s planned=%ld replayed=%ld unroutable=%ld "
              "error=\"%s\"",
              state, souk_service_name(j->service), id, result.planned, result.replayed,
-             result.unroutable, st == SOUK_OK ? "" : souk_strerror(st));
+             result.unroutable, st == SOUK_OK || st == SOUK_ENOTFOUND ? "" : souk_strerror(st));
     return NULL;
 }
 

@@ -439,6 +439,58 @@ Test(deadletters, a_gateway_killed_between_confirm_and_ack_loses_nothing)
     }
 }
 
+/* While a replay runs, it holds its queue: another replay, and inspecting,
+ * answer 409 with the running job. Unroutable dead letters (no exchange of
+ * their type) make a slow replay without side effects: each costs the
+ * publisher a channel the broker closed. */
+Test(deadletters, a_running_replay_holds_its_queue)
+{
+    enum { COUNT = 400 };
+    char stray[37];
+    souk_uuid_v4(stray);
+    for (int i = 0; i < COUNT; i++) {
+        souk_envelope odd = th_envelope(stray, "OrderTeleported", "{}");
+        snprintf(odd.error, sizeof odd.error, "no handler for event type 'OrderTeleported'");
+        odd.attempts = 1;
+        th_publish("", DLQ, &odd);
+    }
+    wait_dlq(COUNT);
+    json_object *job = NULL;
+    cr_assert_eq(ts_call("POST", "/admin/dlq/order/replays", ts_admin(), NULL, &job), 202);
+    char location[256];
+    snprintf(location, sizeof location, "%s", text(job, "url"));
+    json_object *again = NULL;
+    cr_assert_eq(ts_call("POST", "/admin/dlq/order/replays", ts_admin(), NULL, &again), 409);
+    cr_assert_str_eq(error_code(again), "REPLAY_RUNNING");
+    json_object *running = json_object_object_get(
+        json_object_object_get(json_object_object_get(again, "error"), "details"), "replay");
+    cr_assert_str_eq(text(running, "id"), text(job, "id"));
+    cr_assert_str_eq(text(running, "state"), "running");
+    json_object_put(again);
+    json_object *busy = admin_get("/admin/dlq/order", 409);
+    cr_assert_str_eq(error_code(busy), "REPLAY_RUNNING");
+    json_object_put(busy);
+    json_object_put(job);
+
+    json_object *last = NULL;
+    for (int i = 0; i < 300; i++) {
+        json_object_put(last);
+        last = admin_get(location, 200);
+        if (strcmp(text(last, "state"), "running") != 0)
+            break;
+        th_sleep_ms(100);
+    }
+    cr_assert_str_eq(text(last, "state"), "done", "%s", json_object_to_json_string(last));
+    cr_assert_eq(integer(last, "planned"), COUNT);
+    cr_assert_eq(integer(last, "unroutable"), COUNT);
+    cr_assert_eq(integer(last, "replayed"), 0);
+    json_object_put(last);
+    /* every one stays, and the queue is free again */
+    json_object *g = admin_get("/admin/dlq/order", 200);
+    cr_assert_eq(integer(g, "depth"), COUNT);
+    json_object_put(g);
+}
+
 Test(deadletters, a_replay_of_an_unroutable_message_leaves_it_in_place)
 {
     char stray[37];
