@@ -40,6 +40,12 @@ enum {
     SOUK_QUERY_WAIT = 1 << 3, /* a long poll's seconds */
     SOUK_QUERY_FROM = 1 << 4, /* a window's start */
     SOUK_QUERY_TO = 1 << 5,   /* a window's end */
+    /* where a page of a dead-letter queue starts, within the messages that
+     * are inspected (SOUK_DLQ_SCAN_MAX) */
+    SOUK_QUERY_SCAN_OFFSET = 1 << 6,
+    SOUK_QUERY_REASON = 1 << 7, /* dead letters of one x-souk-error */
+    SOUK_QUERY_WINDOW = 1 << 8, /* the system view's seconds back from now */
+    SOUK_QUERY_LAST = SOUK_QUERY_WINDOW,
 };
 
 /* The headers a route reads or sets besides those every route has

@@ -70,6 +70,12 @@ void ts_stock_sold(const char *product, long long sold_want, long long *on_hand,
  *   every DLQ is empty except those named in allowed_dlq (comma list or NULL). */
 void ts_assert_invariants(const char *allowed_dlq);
 
+/* Starts another souk-gateway on the stack, on a free port, with the extra
+ * "NAME=value" settings of env (NULL-terminated; may be NULL), its output
+ * in the log log_name; waits for its /healthz and writes its base URL
+ * ("http://127.0.0.1:<port>") into base. It is killed at the test's end. */
+void ts_spawn_gateway(const char *const *env, const char *log_name, char base[64]);
+
 /* Watches a server start (pid) through url: every answer until url is 200
  * must be a 503 with Retry-After, or no answer yet; never the 404 of a
  * server listening before its routes exist. Kills pid at the end. Returns
