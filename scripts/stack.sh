@@ -5,7 +5,9 @@
 SOUK_PACKAGES=(build-essential cmake pkg-config git curl jq ca-certificates
     librabbitmq-dev libpq-dev libcivetweb-dev libjson-c-dev libssl-dev libjwt-dev
     libcurl4-openssl-dev libcriterion-dev rabbitmq-server postgresql
-    wrk docker-compose iproute2 clang-format nginx-light openssl gettext-base chromium)
+    wrk docker-compose iproute2 clang-format nginx-light openssl gettext-base)
+# What only `souk test` needs besides: the browser the console's tests drive.
+SOUK_TEST_PACKAGES=(chromium)
 
 # shellcheck source=scripts/web.sh
 source "$(dirname "${BASH_SOURCE[0]}")/web.sh"
@@ -130,10 +132,11 @@ as_root() {
     if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
+# ensure_packages [more packages]: SOUK_PACKAGES and those, installed when missing.
 ensure_packages() {
     local missing=()
     local p
-    for p in "${SOUK_PACKAGES[@]}"; do
+    for p in "${SOUK_PACKAGES[@]}" "$@"; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$p")
         fi
