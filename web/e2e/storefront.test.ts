@@ -14,6 +14,7 @@ import {
   inBrowser,
   product,
   shot,
+  sleep,
   suffix,
   type Product,
 } from "./harness.js";
@@ -71,6 +72,25 @@ async function checkOut(page: Page, scenario: RegExp, screenshot?: string): Prom
   await page.getByRole("button", { name: "Place the order" }).click();
   await page.waitForURL(/\/shop\/orders\/[0-9a-f-]{36}$/, { timeout: 15000 });
   return page.url().split("/").pop()!;
+}
+
+/** The x-souk-error of order id's dead letter in payment-service.dlq, read
+ * through the test stack's management API (left in the queue). */
+async function deadLetterOf(id: string, timeoutMs: number): Promise<string> {
+  const auth = Buffer.from(`${process.env["SOUK_TEST_ADMIN_USER"]}:${process.env["SOUK_TEST_ADMIN_PASSWORD"]}`).toString("base64");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await fetch(`${process.env["SOUK_TEST_MGMT_URL"]}/api/queues/souk/payment-service.dlq/get`, {
+      method: "POST",
+      headers: { Authorization: `Basic ${auth}`, "content-type": "application/json" },
+      body: JSON.stringify({ count: 100, ackmode: "ack_requeue_true", encoding: "auto" }),
+    });
+    const messages = (await r.json()) as { properties?: { correlation_id?: string; headers?: Record<string, unknown> } }[];
+    const ours = Array.isArray(messages) ? messages.find((m) => m.properties?.correlation_id === id) : undefined;
+    if (ours) return String(ours.properties?.headers?.["x-souk-error"] ?? "");
+    await sleep(500);
+  }
+  throw new Error(`order ${id} was not dead-lettered in payment-service.dlq`);
 }
 
 async function finalStatus(page: Page, status: string, timeout = 30000): Promise<void> {
@@ -172,6 +192,23 @@ describe("storefront", () => {
       await addToCart(page, byName("Cedar box"), 1);
       await checkOut(page, /^Provider timeout/);
       await finalStatus(page, "COMPLETED", 45000);
+    });
+  });
+
+  test("a provider error is retried and dead-lettered while the order waits for its deadline", async () => {
+    // The dead letter stays in payment-service.dlq (the tests after this
+    // one count only dead letters of their own runs); the order service
+    // cancels the order at the fixture's deadline (timed_out).
+    const buyer = await customer("Omar Tazi");
+    await inBrowser(DESKTOP, async ({ page }) => {
+      await logIn(page, buyer.email, buyer.password);
+      await addToCart(page, byName("Ras el hanout"), 1);
+      const id = await checkOut(page, /^Provider error/);
+      await page.locator('.order-head [data-status="STOCK_RESERVED"]').waitFor({ timeout: 15000 });
+      await page.getByText("Following the saga live…").waitFor();
+      const letter = await deadLetterOf(id, 20000);
+      assert.match(letter, /retries exhausted.*tok_error/);
+      assert.ok(!(await page.locator('.order-head [data-status="CANCELLED"]').count()), "cancelled before its deadline");
     });
   });
 
