@@ -142,7 +142,13 @@ export function SagaLanes({ model, selected, onSelect }: ViewProps) {
           </text>
           <circle class={`node${e.publish?.outcome === "pending" ? " pending" : ""}`} cx={px} cy={top + EVENT_ROW / 2} r={7} />
           <text class="node-label" x={px + 12} y={top + EVENT_ROW / 2 + 4}>
-            {e.expected ? "expected" : e.publish ? `published · ${duration(publishLatency(e.publish))}` : "publish not recorded"}
+            {e.expected
+              ? "expected"
+              : !e.publish
+                ? "publish not recorded"
+                : e.publish.outcome === "pending"
+                  ? "published, not confirmed yet"
+                  : `published · ${duration(publishLatency(e.publish))}`}
           </text>
         </g>
         {e.deliveries.length > 0 && <line class="stem" x1={px} y1={top + EVENT_ROW / 2 + 7} x2={px} y2={lastY} />}
