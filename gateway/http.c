@@ -302,9 +302,8 @@ int souk_http_page(souk_request *req, long *limit, long *offset)
     return 0;
 }
 
-void souk_http_respond_page(souk_request *req, PGresult *res,
-                            json_object *(*row_json)(PGresult *, int), long limit, long offset,
-                            int total_column)
+json_object *souk_http_page_body(PGresult *res, json_object *(*row_json)(PGresult *, int),
+                                 long limit, long offset, int total_column)
 {
     json_object *body = json_object_new_object();
     json_object *items = json_object_new_array();
@@ -315,6 +314,14 @@ void souk_http_respond_page(souk_request *req, PGresult *res,
     json_object_object_add(body, "offset", json_object_new_int64(offset));
     long long total = PQntuples(res) ? strtoll(PQgetvalue(res, 0, total_column), NULL, 10) : 0;
     json_object_object_add(body, "total", json_object_new_int64(total));
+    return body;
+}
+
+void souk_http_respond_page(souk_request *req, PGresult *res,
+                            json_object *(*row_json)(PGresult *, int), long limit, long offset,
+                            int total_column)
+{
+    json_object *body = souk_http_page_body(res, row_json, limit, offset, total_column);
     souk_http_respond(req, 200, body);
     json_object_put(body);
 }

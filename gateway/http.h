@@ -119,9 +119,14 @@ int souk_http_query_long(souk_request *req, const char *name, long def, long min
  * Returns 0, or -1 after answering 400. */
 int souk_http_page(souk_request *req, long *limit, long *offset);
 
-/* Answers 200 with {"items", "limit", "offset", "total"}: one item per row
- * of res made by row_json, total read from column total_column (a
- * count(*) OVER () of the query). */
+/* A page {"items", "limit", "offset", "total"}: one item per row of res
+ * made by row_json, total read from column total_column (a count(*) OVER
+ * () of the query). Returns a new object. */
+json_object *souk_http_page_body(PGresult *res, json_object *(*row_json)(PGresult *, int),
+                                 long limit, long offset, int total_column)
+    __attribute__((warn_unused_result));
+
+/* Answers 200 with the page souk_http_page_body makes. */
 void souk_http_respond_page(souk_request *req, PGresult *res,
                             json_object *(*row_json)(PGresult *, int), long limit, long offset,
                             int total_column);

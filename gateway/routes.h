@@ -40,6 +40,11 @@ enum {
     SOUK_QUERY_WAIT = 1 << 3, /* a long poll's seconds */
     SOUK_QUERY_FROM = 1 << 4, /* a window's start */
     SOUK_QUERY_TO = 1 << 5,   /* a window's end */
+    /* wait and version: a long poll for an answer whose version differs
+     * from an earlier one's (gateway/longpoll.h) */
+    SOUK_QUERY_CHANGE = 1 << 6,
+    SOUK_QUERY_SAGA_FILTER = 1 << 7, /* q, state, reason, stuck_after of GET /sagas */
+    SOUK_QUERY_LAST = SOUK_QUERY_SAGA_FILTER,
 };
 
 /* The headers a route reads or sets besides those every route has
