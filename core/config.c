@@ -22,7 +22,8 @@ enum var_type {
     QUEUE_TYPE,
     DELAYS,
     JWT_ALG,
-    HTTP_URL
+    HTTP_URL,
+    ON_OFF
 };
 
 struct var_spec {
@@ -155,6 +156,11 @@ static int check_typed(enum var_type type, const char *value, long *number, long
         if (strcmp(value, "classic") == 0 || strcmp(value, "quorum") == 0)
             return 0;
         snprintf(why, whylen, "'%s' is not classic or quorum", value);
+        return -1;
+    case ON_OFF:
+        if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)
+            return 0;
+        snprintf(why, whylen, "'%s' is not on or off", value);
         return -1;
     case JWT_ALG:
         if (strcmp(value, "HS256") == 0 || strcmp(value, "RS256") == 0)

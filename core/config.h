@@ -56,6 +56,10 @@
       "relay poll interval when nothing wakes it (fallback only)")                                 \
     X(OUTBOX_RETENTION_S, "SOUK_OUTBOX_RETENTION_S", COUNT, "86400",                               \
       "seconds sent outbox rows are kept before purging")                                          \
+    X(JOURNAL, "SOUK_JOURNAL", ON_OFF, "on",                                                       \
+      "on: every service records each delivery it settles (the trace and saga views)")             \
+    X(JOURNAL_RETENTION_S, "SOUK_JOURNAL_RETENTION_S", COUNT, "86400",                             \
+      "seconds journal rows are kept before purging")                                              \
     X(JWT_ALG, "SOUK_JWT_ALG", JWT_ALG, "HS256", "HS256 or RS256")                                 \
     X(JWT_SECRET, "SOUK_JWT_SECRET", STRING, "souk-development-secret-change-me-0123456789",       \
       "HS256 signing secret (at least 32 bytes)")                                                  \

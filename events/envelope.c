@@ -83,6 +83,7 @@ souk_status souk_envelope_decode(const amqp_message_t *message, const char *exch
         out->schema_version = (int)header_int(h, "schema_version", 1);
         out->attempts = (int)header_int(h, "x-souk-attempts", 0);
         out->replayed = (int)header_int(h, "x-souk-replayed", 0);
+        out->published_at_us = header_int(h, "x-souk-published-at", 0);
     }
     if (!out->original_exchange[0] && exchange && exchange[0])
         snprintf(out->original_exchange, sizeof out->original_exchange, "%s", exchange);
@@ -141,8 +142,8 @@ static void add_int(amqp_table_entry_t *entries, int *n, const char *key, int va
     (*n)++;
 }
 
-void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
-                              amqp_table_entry_t *entries)
+void souk_envelope_properties(const souk_envelope *env, int64_t published_at_us,
+                              amqp_basic_properties_t *props, amqp_table_entry_t *entries)
 {
     memset(props, 0, sizeof *props);
     props->_flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
@@ -175,6 +176,12 @@ void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t 
     add_text(entries, &n, "x-souk-first-failure", env->first_failure);
     if (env->replayed > 0)
         add_int(entries, &n, "x-souk-replayed", env->replayed);
+    if (published_at_us > 0) {
+        entries[n].key = amqp_cstring_bytes("x-souk-published-at");
+        entries[n].value.kind = AMQP_FIELD_KIND_I64;
+        entries[n].value.value.i64 = published_at_us;
+        n++;
+    }
     props->headers.num_entries = n;
     props->headers.entries = entries;
 }

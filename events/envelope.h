@@ -10,7 +10,10 @@
  *               core/trace.h), and on retries and
  *               dead letters x-souk-attempts, x-souk-error,
  *               x-souk-original-exchange, x-souk-first-failure, and on a
- *               message replayed from a dead-letter queue x-souk-replayed */
+ *               message replayed from a dead-letter queue x-souk-replayed;
+ *               x-souk-published-at (microseconds since the epoch) is
+ *               stamped by every publish, so a consumer knows how long this
+ *               delivery waited in its queue */
 #ifndef SOUK_EVENTS_ENVELOPE_H
 #define SOUK_EVENTS_ENVELOPE_H
 
@@ -40,9 +43,10 @@ typedef struct souk_envelope {
     char tracestate[SOUK_TRACESTATE_MAX + 1];
     int64_t timestamp; /* seconds since the epoch */
     int schema_version;
-    int attempts; /* failed attempts so far */
-    int replayed; /* times replayed from a dead-letter queue */
-    char *body;   /* owned, NUL-terminated */
+    int attempts;            /* failed attempts so far */
+    int replayed;            /* times replayed from a dead-letter queue */
+    int64_t published_at_us; /* when this copy was published; 0 unknown */
+    char *body;              /* owned, NUL-terminated */
     size_t body_len;
 } souk_envelope;
 
@@ -56,11 +60,12 @@ souk_status souk_envelope_decode(const amqp_message_t *message, const char *exch
 /* Frees the body; accepts a zeroed envelope. */
 void souk_envelope_clear(souk_envelope *env);
 
-/* Builds properties and headers for publishing env. entries must have room
- * for SOUK_ENVELOPE_MAX_HEADERS; props points into env and entries, which
- * must outlive the publish call. */
-#define SOUK_ENVELOPE_MAX_HEADERS 11 /* every header above at once */
-void souk_envelope_properties(const souk_envelope *env, amqp_basic_properties_t *props,
-                              amqp_table_entry_t *entries);
+/* Builds properties and headers for publishing env at published_at_us (0:
+ * no x-souk-published-at). entries must have room for
+ * SOUK_ENVELOPE_MAX_HEADERS; props points into env and entries, which must
+ * outlive the publish call. */
+#define SOUK_ENVELOPE_MAX_HEADERS 12 /* every header above at once */
+void souk_envelope_properties(const souk_envelope *env, int64_t published_at_us,
+                              amqp_basic_properties_t *props, amqp_table_entry_t *entries);
 
 #endif

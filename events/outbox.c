@@ -286,10 +286,15 @@ static int relay_batch(souk_relay *r, int batch, int *published)
     PQclear(res);
     int ok = 1;
     if (*published > 0) {
-        const char *uparams[1] = {ids};
+        char published_at[32];
+        snprintf(published_at, sizeof published_at, "%lld",
+                 (long long)souk_publisher_published_at_us(r->publisher));
+        const char *uparams[2] = {ids, published_at};
         PGresult *up = souk_db_exec_prepared(
-            r->db, "UPDATE outbox SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])", 1,
-            uparams);
+            r->db,
+            "UPDATE outbox SET sent_at = clock_timestamp(), "
+            "published_at = to_timestamp($2::bigint / 1e6) WHERE id = ANY($1::bigint[])",
+            2, uparams);
         ok = souk_db_result_status(r->db, up) == SOUK_OK;
         PQclear(up);
     }

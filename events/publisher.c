@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "events/amqp.h"
@@ -14,6 +15,7 @@ struct souk_publisher {
     souk_service service;
     souk_amqp *amqp;
     uint64_t next_tag; /* delivery tag the broker gives the next publish */
+    int64_t published_at_us;
 };
 
 souk_publisher *souk_publisher_new(const souk_config *cfg, souk_service service)
@@ -94,6 +96,7 @@ souk_status souk_publisher_publish(souk_publisher *pub, const souk_publish_item 
     souk_status st = ensure_connected(pub);
     if (st != SOUK_OK)
         return st;
+    pub->published_at_us = souk_wall_us();
     amqp_connection_state_t state = souk_amqp_state(pub->amqp);
     uint64_t *tags = souk_calloc(count, sizeof *tags);
     int *settled = souk_calloc(count, sizeof *settled); /* 0 open, 1 returned, 2 done */
@@ -102,7 +105,7 @@ souk_status souk_publisher_publish(souk_publisher *pub, const souk_publish_item 
     for (size_t i = 0; i < count; i++) {
         amqp_basic_properties_t props;
         amqp_table_entry_t headers[SOUK_ENVELOPE_MAX_HEADERS];
-        souk_envelope_properties(items[i].env, &props, headers);
+        souk_envelope_properties(items[i].env, pub->published_at_us, &props, headers);
         amqp_bytes_t body = {items[i].env->body_len, items[i].env->body};
         int rc = amqp_basic_publish(state, SOUK_AMQP_CHANNEL, amqp_cstring_bytes(items[i].exchange),
                                     amqp_cstring_bytes(items[i].routing_key), 1, 0, &props, body);
@@ -193,4 +196,9 @@ out:
     free(tags);
     free(settled);
     return st;
+}
+
+int64_t souk_publisher_published_at_us(const souk_publisher *pub)
+{
+    return pub->published_at_us;
 }

@@ -8,6 +8,7 @@
 #define SOUK_EVENTS_PUBLISHER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "events/envelope.h"
@@ -38,5 +39,9 @@ void souk_publisher_free(souk_publisher *pub);
 souk_status souk_publisher_publish(souk_publisher *pub, const souk_publish_item *items,
                                    size_t count, souk_status *results, int timeout_ms)
     __attribute__((warn_unused_result));
+
+/* When the latest souk_publisher_publish sent its items (microseconds since
+ * the epoch, the x-souk-published-at they carry); 0 before any. */
+int64_t souk_publisher_published_at_us(const souk_publisher *pub);
 
 #endif

@@ -7,7 +7,11 @@
 # processes per service, runs souk-load closed loop for 60 s (happy path
 # only) and stops them again. Prints one table row per round and the
 # targets next to them; the raw figures stay in .souk/bench/bench-saga/.
+# Right after the first round, the same round runs again with the journal
+# off (SOUK_JOURNAL=off), and the two are printed side by side: what the
+# journal costs per checkout in throughput, machine CPU and disk.
 #   SOUK_BENCH_SAGA_WORKERS       rounds (default "1 2 4")
+#   SOUK_BENCH_SAGA_JOURNAL_COST  1 (default) to measure the journal's cost, 0 not to
 #   SOUK_BENCH_SAGA_DURATION      seconds per round (default 60)
 #   SOUK_BENCH_SAGA_CONCURRENCY   checkouts in flight (default 64)
 # Extra arguments go to souk-load (e.g. --poll-ms 50).
@@ -30,7 +34,7 @@ cleanup() {
 }
 
 start_round() {
-    local n="$1" svc i
+    local n="$1" journal="${2:-on}" svc i
     # Each checkout in flight holds a long poll, and so a gateway thread:
     # the default thread count and long-poll budget cover 1,000 of them.
     front_start
@@ -40,7 +44,8 @@ start_round() {
     load_worker_services
     for svc in "${SOUK_WORKER_SERVICES[@]}"; do
         for i in $(seq 1 "$n"); do
-            SOUK_LOG_LEVEL=warn proc_start "worker-$svc-$i" "$SOUK_BUILD_DIR/workers/souk-worker" "$svc"
+            SOUK_LOG_LEVEL=warn SOUK_JOURNAL="$journal" \
+                proc_start "worker-$svc-$i" "$SOUK_BUILD_DIR/workers/souk-worker" "$svc"
         done
     done
     wait_ready || die "the gateway did not become ready; see $SOUK_STATE/logs"
@@ -77,6 +82,74 @@ verdicts() {
         | "  \($n) per service: throughput \(mark(.completed_per_s >= 250 and .run.window_s >= 60 and .saga_latency_ms.p99 < 500)), ratio \(mark($ratio >= 0.5)), worker RSS \(mark($worker < 16384)), gateway RSS \(mark($gateway < 65536))"' "$file"
 }
 
+# Busy CPU time of the whole machine so far, in milliseconds (/proc/stat:
+# user, nice, system, irq, softirq, steal).
+machine_busy_ms() {
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print int(($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz); exit}' /proc/stat
+}
+
+# Rows and bytes of every journal table and outbox, as "rows bytes".
+journal_size() {
+    psql -h "$(pg_sock)" -p "$SOUK_PG_PORT" -U postgres -d souk -Atc "SELECT sum(n), sum(b) FROM (
+        SELECT count(*) AS n, pg_total_relation_size('orders.journal') AS b FROM orders.journal
+        UNION ALL SELECT count(*), pg_total_relation_size('inventory.journal') FROM inventory.journal
+        UNION ALL SELECT count(*), pg_total_relation_size('payment.journal') FROM payment.journal
+        UNION ALL SELECT count(*), pg_total_relation_size('shipping.journal') FROM shipping.journal
+        UNION ALL SELECT count(*), pg_total_relation_size('analytics.journal') FROM analytics.journal
+        UNION ALL SELECT count(*), pg_total_relation_size('notification.journal') FROM notification.journal) t" | tr '|' ' '
+}
+
+# One round: start, load, stop; the load's JSON in $out/round-$name.json and
+# the machine's busy CPU and the journal's growth in $out/round-$name.cost.
+run_round() {
+    local name="$1" n="$2" journal="$3"
+    shift 3
+    log "round: $n worker process(es) per service, journal $journal, closed loop $concurrency for $duration s"
+    start_round "$n" "$journal"
+    local busy0 busy1 size0 size1
+    busy0="$(machine_busy_ms)"
+    size0="$(journal_size)"
+    "$load" --url "$SOUK_URL" --pg "$pg" \
+        --mgmt-url "$MGMT_URL" --mgmt-user "$SOUK_RABBIT_ADMIN_USER" \
+        --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD" --rss-from "$SOUK_STATE/pids" \
+        --concurrency "$concurrency" --duration "$duration" --customers "$concurrency" \
+        --decline-share 0 --oos-share 0 --ship-fail-share 0 --json "$@" \
+        >"$out/round-$name.json" || log "round $name: souk-load exited $? (see $out/round-$name.json)"
+    busy1="$(machine_busy_ms)"
+    size1="$(journal_size)"
+    echo "$((busy1 - busy0)) $size0 $size1" >"$out/round-$name.cost"
+    procs_stop_all
+}
+
+# The journal's cost: the first round with the journal on and off.
+journal_cost() {
+    local n="$1"
+    local on="$out/round-$n.json" off="$out/round-$n-nojournal.json"
+    [[ -s "$on" && -s "$off" ]] || return 0
+    local con coff
+    read -r -a con <"$out/round-$n.cost"
+    read -r -a coff <"$out/round-$n-nojournal.cost"
+    local ron roff
+    ron="$(jq .completed_per_s "$on")"
+    roff="$(jq .completed_per_s "$off")"
+    local don doff
+    don="$(jq '.completed_per_s * .run.window_s' "$on")"
+    doff="$(jq '.completed_per_s * .run.window_s' "$off")"
+    echo
+    echo "journal cost ($n worker process(es) per service, the same round with SOUK_JOURNAL on and off)"
+    printf '%-8s %12s %12s %16s %14s %14s\n' journal checkouts/s "saga p99 ms" "CPU ms/chkout" "hops/chkout" "bytes/chkout"
+    awk -v r="$ron" -v p="$(jq .saga_latency_ms.p99 "$on")" -v cpu="${con[0]}" -v d="$don" \
+        -v rows="$((con[3] - con[1]))" -v bytes="$((con[4] - con[2]))" \
+        'BEGIN {printf "%-8s %12.1f %12.1f %16.2f %14.1f %14.0f\n", "on", r, p, cpu / d, rows / d, bytes / d}'
+    awk -v r="$roff" -v p="$(jq .saga_latency_ms.p99 "$off")" -v cpu="${coff[0]}" -v d="$doff" \
+        'BEGIN {printf "%-8s %12.1f %12.1f %16.2f %14s %14s\n", "off", r, p, cpu / d, "0", "0"}'
+    awk -v on="$ron" -v off="$roff" -v con="${con[0]}" -v coff="${coff[0]}" -v don="$don" -v doff="$doff" \
+        'BEGIN {drop = off > 0 ? (off - on) * 100 / off : 0;
+                printf "journal: throughput %+.1f %% (target: a drop of at most 10 %%: %s), CPU %+.2f ms per checkout\n",
+                       -drop, drop <= 10 ? "met" : "MISSED", con / don - coff / doff}'
+    echo "CPU ms/chkout: busy CPU time of the whole machine during the load / completed checkouts"
+}
+
 main() {
     stack_use_profile bench
     ensure_packages
@@ -95,17 +168,12 @@ main() {
     log "measuring the raw PostgreSQL transaction rate (8 connections, 8 s)"
     local raw
     raw="$("$load" --raw-pg-rate "$pg" --raw-pg-connections 8 --raw-pg-seconds 8 --json | jq .raw_pg_tx_per_s)"
-    local n
+    local n first="${rounds[0]}"
     for n in "${rounds[@]}"; do
-        log "round: $n worker process(es) per service, closed loop $concurrency for $duration s"
-        start_round "$n"
-        "$load" --url "$SOUK_URL" --pg "$pg" \
-            --mgmt-url "$MGMT_URL" --mgmt-user "$SOUK_RABBIT_ADMIN_USER" \
-            --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD" --rss-from "$SOUK_STATE/pids" \
-            --concurrency "$concurrency" --duration "$duration" --customers "$concurrency" \
-            --decline-share 0 --oos-share 0 --ship-fail-share 0 --json "$@" \
-            >"$out/round-$n.json" || log "round $n: souk-load exited $? (see $out/round-$n.json)"
-        procs_stop_all
+        run_round "$n" "$n" on "$@"
+        if [[ "$n" == "$first" && "${SOUK_BENCH_SAGA_JOURNAL_COST:-1}" == 1 ]]; then
+            run_round "$n-nojournal" "$n" off "$@"
+        fi
     done
 
     echo
@@ -141,6 +209,7 @@ EOF
     for n in "${rounds[@]}"; do
         [[ -s "$out/round-$n.json" ]] && verdicts "$n" "$out/round-$n.json" "$raw"
     done
+    journal_cost "$first"
     echo "figures: $out/round-<workers>.json; logs: $SOUK_STATE/logs"
 }
 

@@ -137,7 +137,10 @@ static souk_handler_result on_cart_checked_out(souk_handler_ctx *ctx)
     char total[32];
     snprintf(total, sizeof total, "%lld", souk_saga_int(p, "total_minor"));
     const char *email = souk_saga_str(p, "customer_email");
-    const char *params[7] = {
+    char trace_id[33] = "";
+    if (ctx->trace)
+        souk_trace_hex(ctx->trace->trace_id, sizeof ctx->trace->trace_id, trace_id);
+    const char *params[8] = {
         souk_saga_str(p, "order_id"),
         souk_saga_str(p, "customer_id"),
         souk_saga_str(p, "currency"),
@@ -146,13 +149,14 @@ static souk_handler_result on_cart_checked_out(souk_handler_ctx *ctx)
                                        JSON_C_TO_STRING_PLAIN),
         deadline,
         email[0] ? email : NULL,
+        trace_id[0] ? trace_id : NULL,
     };
     PGresult *res = souk_saga_exec(
         ctx,
         "INSERT INTO orders (id, customer_id, status, currency, total_minor, shipping_address, "
-        "deadline_at, customer_email) VALUES ($1, $2, 'PENDING', $3, $4::bigint, $5::jsonb, "
-        "now() + make_interval(secs => $6::int), $7) ON CONFLICT (id) DO NOTHING",
-        7, params);
+        "deadline_at, customer_email, trace_id) VALUES ($1, $2, 'PENDING', $3, $4::bigint, "
+        "$5::jsonb, now() + make_interval(secs => $6::int), $7, $8) ON CONFLICT (id) DO NOTHING",
+        8, params);
     if (!res)
         return souk_saga_db_failure(ctx);
     int created = strcmp(PQcmdTuples(res), "1") == 0;

@@ -21,6 +21,7 @@
 #include "core/uuid.h"
 #include "events/amqp.h"
 #include "events/envelope.h"
+#include "events/journal.h"
 #include "events/outbox.h"
 #include "events/publisher.h"
 #include "workers/handler.h"
@@ -44,6 +45,8 @@ struct consumer {
     PGconn *db;
     souk_publisher *publisher;
     void *service_state;
+    int journal;       /* SOUK_JOURNAL is on */
+    time_t last_purge; /* of the journal, by consumer 0 */
 };
 
 struct souk_runtime {
@@ -127,8 +130,12 @@ static souk_status dead_letter(struct consumer *c, souk_envelope *msg, const cha
     return st;
 }
 
-static souk_status retry_later(struct consumer *c, souk_envelope *msg, const char *why)
+/* *delay_ms receives the retry's delay, or -1 when retries were exhausted
+ * and it was dead-lettered instead. */
+static souk_status retry_later(struct consumer *c, souk_envelope *msg, const char *why,
+                               long *delay_ms)
 {
+    *delay_ms = -1;
     if (msg->attempts >= c->retry_count) {
         char reason[600];
         snprintf(reason, sizeof reason, "retries exhausted: %s", why);
@@ -141,9 +148,10 @@ static souk_status retry_later(struct consumer *c, souk_envelope *msg, const cha
         souk_now_iso(msg->first_failure, sizeof msg->first_failure);
     msg->attempts++;
     souk_status st = forward(c, msg, target);
+    *delay_ms = c->retry_delays[msg->attempts - 1];
     SOUK_LOG_MSG(SOUK_LOG_INFO, msg->correlation_id, msg->message_id,
                  "retry scheduled type=%s attempt=%d delay_ms=%ld reason=\"%s\"", msg->type,
-                 msg->attempts, c->retry_delays[msg->attempts - 1], why);
+                 msg->attempts, *delay_ms, why);
     return st;
 }
 
@@ -157,6 +165,8 @@ struct item {
     int checked;    /* passed prepare(): went to the handler */
     int settled;    /* its transaction committed, or rolled back for its own verdict */
     double seconds; /* the handler's time */
+    /* for the journal: microseconds since the epoch, 0 when it did not happen */
+    int64_t delivered_us, started_us, ended_us;
     char why[512];
     souk_span span; /* its handling: "process <queue>", a child of the message's context */
 };
@@ -315,8 +325,10 @@ static int handle_in_transaction(struct consumer *c, souk_tx *tx, struct item *i
                             .trace = &it->span.ctx};
     souk_trace_set_current(&it->span.ctx); /* its log lines carry its trace */
     double started = souk_monotonic_seconds();
+    it->started_us = souk_wall_us();
     souk_handler_result result = c->def->handlers[it->type](&ctx);
     it->seconds = souk_monotonic_seconds() - started;
+    it->ended_us = souk_wall_us();
     souk_trace_set_current(NULL);
     const char *delay = souk_config_str(c->cfg, SOUK_CFG_FAULT_HANDLER_DELAY_MS);
     if (delay[0])
@@ -383,6 +395,32 @@ static int lock_batch(struct consumer *c, souk_tx *tx, struct item **todo, int n
     return 1;
 }
 
+static souk_journal_hop item_hop(const struct item *it, souk_hop_outcome outcome)
+{
+    return (souk_journal_hop){.msg = &it->msg,
+                              .outcome = outcome,
+                              .attempt = it->msg.attempts + 1,
+                              .retry_delay_ms = -1,
+                              .span = &it->span.ctx,
+                              .delivered_us = it->delivered_us,
+                              .handler_started_us = it->started_us,
+                              .handler_ended_us = it->ended_us};
+}
+
+/* The hops of a transaction's messages, all handled or duplicates by now,
+ * recorded inside it. */
+static souk_status journal_batch(struct consumer *c, souk_tx *tx, struct item **todo, int n)
+{
+    souk_journal_hop hops[SOUK_BATCH_CAP];
+    for (int i = 0; i < n; i++) {
+        souk_hop_outcome outcome = todo[i]->verdict == ITEM_DUPLICATE ? SOUK_HOP_DUPLICATE
+                                   : todo[i]->msg.replayed > 0        ? SOUK_HOP_REPLAYED
+                                                                      : SOUK_HOP_HANDLED;
+        hops[i] = item_hop(todo[i], outcome);
+    }
+    return souk_journal_record(tx, c->queue, hops, n);
+}
+
 /* Runs the messages in one transaction. Returns 0 when it committed (a
  * lone message whose handler failed is rolled back with its verdict set),
  * 1 when a handler of a group failed (all rolled back: the caller runs them
@@ -414,6 +452,11 @@ static int run_transaction(struct consumer *c, struct item **todo, int n)
             r = 1;
         else
             todo[0]->settled = 1;
+        goto out;
+    }
+    if (c->journal && journal_batch(c, tx, todo, n) != SOUK_OK) {
+        SOUK_LOG(SOUK_LOG_WARN, "journal not written (%s)", souk_tx_error(tx));
+        r = -1;
         goto out;
     }
     if (souk_tx_commit(tx) != SOUK_OK) {
@@ -482,6 +525,37 @@ static void handle_batch(struct consumer *c, struct item *items, int count)
     }
 }
 
+/* Records the hops of deliveries retried or dead-lettered: their
+ * transactions were rolled back, so these are written on their own, after
+ * the broker confirmed where each went and before they are acked. A
+ * database that is down loses these hops, never the messages. */
+static void journal_failures(struct consumer *c, const souk_journal_hop *hops, int n)
+{
+    if (!c->journal || n == 0 || !ensure_db(c))
+        return;
+    souk_status st = souk_journal_record_settled(c->db, c->queue, hops, n);
+    if (st != SOUK_OK)
+        SOUK_LOG(SOUK_LOG_WARN, "journal: %d hops of failed deliveries not recorded (%s)", n,
+                 souk_strerror(st));
+}
+
+/* Keeps the journal within SOUK_JOURNAL_RETENTION_S: the first consumer of
+ * each process purges, at most once a minute. */
+static void purge_journal(struct consumer *c)
+{
+    long retention = souk_config_int(c->cfg, SOUK_CFG_JOURNAL_RETENTION_S);
+    time_t now = time(NULL);
+    if (c->index != 0 || now - c->last_purge < (retention < 60 ? retention : 60) || !ensure_db(c))
+        return;
+    c->last_purge = now;
+    long deleted = 0;
+    souk_status st = souk_journal_purge(c->db, retention, &deleted);
+    if (st != SOUK_OK)
+        SOUK_LOG(SOUK_LOG_WARN, "journal purge failed (%s)", souk_strerror(st));
+    else if (deleted > 0)
+        SOUK_LOG(SOUK_LOG_INFO, "journal purged rows=%ld queue=%s", deleted, c->queue);
+}
+
 /* Acts on each verdict after the commit. Deliveries to acknowledge are
  * acknowledged together, with one frame for the batch (multiple up to the
  * last one), unless one in between is put back. Returns -1 when the
@@ -490,21 +564,33 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
 {
     amqp_connection_state_t state = souk_amqp_state(c->amqp);
     int broken = 0, backoff = 0;
-    uint64_t ack_upto = 0; /* tag of the latest delivery whose ack is deferred */
+    uint64_t ack_upto = 0;                   /* tag of the latest delivery whose ack is deferred */
+    souk_journal_hop failed[SOUK_BATCH_CAP]; /* retried and dead-lettered ones */
+    int failures = 0;
     for (int i = 0; i < count; i++) {
         struct item *it = &items[i];
         souk_trace_set_current(&it->span.ctx);
         souk_status st = SOUK_OK;
+        long delay_ms = -1;
         switch (it->verdict) {
         case ITEM_OK:
         case ITEM_DUPLICATE:
             SOUK_LOG_MSG(SOUK_LOG_DEBUG, it->msg.correlation_id, it->msg.message_id, "%s type=%s",
                          it->verdict == ITEM_OK ? "handled" : "duplicate ignored", it->msg.type);
             break;
-        case ITEM_RETRY: st = retry_later(c, &it->msg, it->why); break;
+        case ITEM_RETRY: st = retry_later(c, &it->msg, it->why, &delay_ms); break;
         case ITEM_REJECT:
         case ITEM_HANDLE: st = dead_letter(c, &it->msg, it->why); break;
         case ITEM_REQUEUE: st = SOUK_EDB_UNAVAILABLE; break;
+        }
+        if (st == SOUK_OK && (it->verdict == ITEM_RETRY || it->verdict == ITEM_REJECT ||
+                              it->verdict == ITEM_HANDLE)) {
+            /* forwarding counted the attempt that failed: it is this one */
+            souk_journal_hop *h = &failed[failures++];
+            *h = item_hop(it, delay_ms >= 0 ? SOUK_HOP_RETRY_SCHEDULED : SOUK_HOP_DEAD_LETTERED);
+            h->attempt = it->msg.attempts;
+            h->retry_delay_ms = delay_ms;
+            h->reason = it->msg.error;
         }
         int rc;
         static const souk_worker_outcome counted[] = {[ITEM_OK] = SOUK_OUTCOME_HANDLED,
@@ -535,6 +621,7 @@ static int settle_batch(struct consumer *c, struct item *items, int count)
         broken |= rc != AMQP_STATUS_OK;
     }
     souk_trace_set_current(NULL);
+    journal_failures(c, failed, failures);
     if (ack_upto)
         broken |= amqp_basic_ack(state, SOUK_AMQP_CHANNEL, ack_upto, 1) != AMQP_STATUS_OK;
     if (backoff)
@@ -590,6 +677,8 @@ static void *consumer_main(void *arg)
             }
             memset(&items[count].msg, 0, sizeof items[count].msg);
             items[count].why[0] = '\0';
+            items[count].delivered_us = souk_wall_us();
+            items[count].started_us = items[count].ended_us = 0;
             prepare(c, &items[count]);
             count++;
         }
@@ -606,6 +695,7 @@ static void *consumer_main(void *arg)
         }
         if (lost)
             consumer_disconnect(c);
+        purge_journal(c);
     }
     consumer_disconnect(c);
     PQfinish(c->db);
@@ -644,6 +734,7 @@ souk_runtime *souk_runtime_start(const souk_config *cfg, souk_service service, i
         c->def = def;
         c->batch_limit = batch_limit;
         c->index = i;
+        c->journal = souk_journal_enabled(cfg);
         souk_topology_queue_name(service, c->queue, sizeof c->queue);
         int n = souk_config_retry_delays(cfg, c->retry_delays, MAX_RETRY_DELAYS);
         c->retry_count = n < MAX_RETRY_DELAYS ? n : MAX_RETRY_DELAYS;

@@ -45,12 +45,7 @@ TestSuite(messaging, .init = setup, .fini = teardown, .timeout = 180);
 
 static json_object *order_created(const char *order_id)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/schemas/OrderCreated/valid/full.json", SOUK_SOURCE_DIR);
-    json_object *payload = json_object_from_file(path);
-    cr_assert_not_null(payload);
-    json_object_object_add(payload, "order_id", json_object_new_string(order_id));
-    return payload;
+    return th_event_payload("OrderCreated", order_id);
 }
 
 static pid_t start_worker(const char *service, const char *const *env, const char *log)
@@ -215,6 +210,10 @@ Test(messaging, a_handler_s_events_are_children_of_its_message_s_process_span)
     snprintf(span, sizeof span, "trace_id=%s span_id=%s", TRACE_ID, parent);
     cr_assert(th_wait_log("t-msg-trace-child", "order created", span, 5000),
               "the handler's line does not carry its process span (%s)", span);
+    char trace_id[64];
+    pg_text("SELECT trace_id FROM orders.orders WHERE id = $1::uuid", order, trace_id,
+            sizeof trace_id);
+    cr_assert_str_eq(trace_id, TRACE_ID, "the order keeps the trace its checkout began");
     json_object_put(payload);
 }
 

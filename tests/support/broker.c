@@ -43,3 +43,13 @@ void th_publish(const char *exchange, const char *routing_key, const souk_envelo
     souk_config_free(cfg);
     cr_assert_eq(st, SOUK_OK, "publishing %s failed", env->type);
 }
+
+json_object *th_event_payload(const char *type, const char *order_id)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/schemas/%s/valid/full.json", SOUK_SOURCE_DIR, type);
+    json_object *payload = json_object_from_file(path);
+    cr_assert_not_null(payload, "no sample payload %s", path);
+    json_object_object_add(payload, "order_id", json_object_new_string(order_id));
+    return payload;
+}

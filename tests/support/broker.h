@@ -3,6 +3,8 @@
 #ifndef SOUK_TESTS_BROKER_H
 #define SOUK_TESTS_BROKER_H
 
+#include <json-c/json.h>
+
 #include "events/envelope.h"
 
 /* A new envelope of type for order_id with a fresh message id; body is
@@ -14,5 +16,9 @@ souk_envelope th_envelope(const char *order_id, const char *type, const char *bo
  * admin credentials never stay in the environment, so processes spawned
  * later still connect as their own broker users. */
 void th_publish(const char *exchange, const char *routing_key, const souk_envelope *env);
+
+/* The sample payload tests/schemas/<type>/valid/full.json with its order_id
+ * set to order_id (the caller puts it). */
+json_object *th_event_payload(const char *type, const char *order_id);
 
 #endif

@@ -25,7 +25,7 @@ static amqp_message_t as_message(const souk_envelope *env, amqp_table_entry_t *e
 {
     amqp_message_t m;
     memset(&m, 0, sizeof m);
-    souk_envelope_properties(env, &m.properties, entries);
+    souk_envelope_properties(env, 1764633600123456, &m.properties, entries);
     m.body.bytes = env->body;
     m.body.len = env->body_len;
     return m;
@@ -98,6 +98,7 @@ Test(envelope, every_header_fits_and_a_replay_count_round_trips)
     cr_assert_str_eq(out.occurred_at, "2026-11-22T10:00:00.123Z");
     cr_assert_str_eq(out.traceparent, in.traceparent, "the trace context travels as it came");
     cr_assert_str_eq(out.tracestate, "souk=1");
+    cr_assert_eq(out.published_at_us, 1764633600123456, "the publish time travels to the consumer");
     souk_envelope_clear(&out);
 
     /* a message never replayed carries no such header */
