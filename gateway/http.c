@@ -288,9 +288,16 @@ const char *souk_http_json_text(json_object *doc, const char *name)
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap)
 {
     const char *qs = req->info->query_string;
-    if (!qs)
+    if (!qs || cap == 0)
         return 0;
-    return mg_get_var(qs, strlen(qs), name, buf, cap) >= 0;
+    /* mg_get_var empties its buffer when the parameter is absent: decode
+     * aside, so that an absent parameter leaves the caller's default */
+    char *value = souk_malloc(cap);
+    int found = mg_get_var(qs, strlen(qs), name, value, cap) >= 0;
+    if (found)
+        memcpy(buf, value, cap);
+    free(value);
+    return found;
 }
 
 int souk_http_page(souk_request *req, long *limit, long *offset)

@@ -131,7 +131,8 @@ void souk_http_respond_page(souk_request *req, PGresult *res,
                             json_object *(*row_json)(PGresult *, int), long limit, long offset,
                             int total_column);
 
-/* Copies a query parameter (URL-decoded) into buf; returns 1 when present. */
+/* Copies a query parameter (URL-decoded) into buf; returns 1 when present,
+ * and 0 leaving buf as it was when absent (or longer than cap - 1). */
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap);
 
 /* Reason phrase for a status code ("Not Found"). */

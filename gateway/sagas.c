@@ -73,14 +73,14 @@ static int read_choice(souk_request *req, const char *name, const char *const *a
     for (const char *const *a = allowed; *a; a++)
         if (strcmp(out, *a) == 0)
             return 0;
-    char message[160];
-    snprintf(message, sizeof message, "query parameter %s is not one of the values it takes", name);
+    char message[300];
+    size_t n = (size_t)snprintf(message, sizeof message, "query parameter %s must be one of", name);
+    for (const char *const *a = allowed; *a && n < sizeof message; a++)
+        n +=
+            (size_t)snprintf(message + n, sizeof message - n, "%s %s", a == allowed ? "" : ",", *a);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "field", json_object_new_string(name));
-    json_object *values = json_object_new_array();
-    for (const char *const *a = allowed; *a; a++)
-        json_object_array_add(values, json_object_new_string(*a));
-    json_object_object_add(details, "allowed", values);
+    json_object_object_add(details, "reason", json_object_new_string("not one of its values"));
     souk_http_fail(req, 400, "VALIDATION_FAILED", message, details);
     return -1;
 }

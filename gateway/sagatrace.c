@@ -303,7 +303,8 @@ static int read_trace(souk_request *req, void *arg, json_object **out)
         souk_http_fail_status(req, "reading an order's trace", st);
         return -1;
     }
-    qsort(hops.items, hops.count, sizeof *hops.items, by_time);
+    if (hops.count)
+        qsort(hops.items, hops.count, sizeof *hops.items, by_time);
     json_object *body = json_object_new_object();
     json_object_object_add(body, "order_id", json_object_new_string(id));
     const char *trace = trace_id[0] ? trace_id : first_trace_id(&hops);

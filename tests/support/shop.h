@@ -21,6 +21,13 @@ long ts_call_h(const char *method, const char *path, const char *token, const ch
 long ts_call_at(const char *base, const char *method, const char *path, const char *token,
                 const char *body, const char *const *headers, json_object **out);
 
+/* A request through the front with traceparent and tracestate (either may
+ * be NULL); returns the status and the answer's traceparent in tp ("" when
+ * it has none). */
+long ts_call_traced(const char *method, const char *path, const char *token, const char *body,
+                    const char *traceparent, const char *tracestate, char tp[64],
+                    json_object **out);
+
 /* The admin's token (static buffer). */
 const char *ts_admin(void);
 
@@ -47,6 +54,12 @@ void ts_order_items(const char *token, const char *items, const char *country, c
  * order id. country is the shipping country ("MA"), token the card token. */
 void ts_order(const char *token, const char *product, int quantity, const char *country,
               const char *card, char order_id[37]);
+
+/* Orders one unit of product like ts_order, continuing the trace of
+ * traceparent; answer_tp gets the answer's traceparent (the gateway's span
+ * of the request). */
+void ts_order_traced(const char *token, const char *product, const char *country, const char *card,
+                     const char *traceparent, char answer_tp[64], char order_id[37]);
 
 /* Polls the order until COMPLETED or CANCELLED (at most timeout_ms); writes
  * the final status and reason ("" when none). Returns 1 when final. */
