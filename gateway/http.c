@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/db.h"
 #include "core/json.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
@@ -298,6 +299,17 @@ int souk_http_query_text(const souk_request *req, const char *name, char *buf, s
         memcpy(buf, value, cap);
     free(value);
     return found;
+}
+
+int souk_http_fail_window(souk_request *req, PGresult *res)
+{
+    if (strncmp(souk_db_sqlstate(res), "22", 2) != 0)
+        return 0;
+    json_object *details = json_object_new_object();
+    json_object_object_add(details, "field", json_object_new_string("from"));
+    souk_http_fail(req, 400, "VALIDATION_FAILED",
+                   "from and to must be ISO 8601 times, e.g. 2026-11-22T10:00:00Z", details);
+    return 1;
 }
 
 int souk_http_page(souk_request *req, long *limit, long *offset)

@@ -110,6 +110,12 @@ const char *souk_http_header(const souk_request *req, const char *name);
 int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
                          long *out);
 
+/* For a query of a window (the query parameters from and to, passed as
+ * timestamptz parameters) that failed with res: answers 400
+ * VALIDATION_FAILED and returns 1 when PostgreSQL refused from or to as
+ * times (SQLSTATE class 22), else returns 0 (another failure). */
+int souk_http_fail_window(souk_request *req, PGresult *res);
+
 #define SOUK_HTTP_PAGE_LIMIT_DEFAULT 20
 #define SOUK_HTTP_PAGE_LIMIT_MAX     100
 #define SOUK_HTTP_PAGE_OFFSET_MAX    10000000

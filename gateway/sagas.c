@@ -124,13 +124,9 @@ static int read_page(souk_request *req, void *arg, json_object **out)
     PGresult *res = souk_db_exec_prepared(db, list_sql, 9, params);
     souk_status st = souk_db_result_status(db, res);
     int rc = -1;
-    if (st != SOUK_OK && strncmp(souk_db_sqlstate(res), "22", 2) == 0) {
-        json_object *details = json_object_new_object();
-        json_object_object_add(details, "field", json_object_new_string("from"));
-        souk_http_fail(req, 400, "VALIDATION_FAILED",
-                       "from and to must be ISO 8601 times, e.g. 2026-11-22T10:00:00Z", details);
-    } else if (st != SOUK_OK) {
-        souk_http_fail_status(req, "listing sagas", st);
+    if (st != SOUK_OK) {
+        if (!souk_http_fail_window(req, res))
+            souk_http_fail_status(req, "listing sagas", st);
     } else {
         *out = souk_http_page_body(res, saga_json, f->limit, f->offset, 11);
         rc = 0;

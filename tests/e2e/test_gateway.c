@@ -313,21 +313,16 @@ static double now_ms(void)
  * cannot be reached, the answer is 503, never "no such order". */
 Test(gateway, an_unreachable_fallback_read_is_503_not_404)
 {
-    int port = th_free_port();
-    char port_env[64], cart_env[160];
-    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    char cart_env[160], base[64];
     snprintf(cart_env, sizeof cart_env,
              "SOUK_DB_URL_CART=postgresql://127.0.0.1:%d/souk?connect_timeout=2", th_free_port());
-    const char *env[] = {port_env, cart_env, NULL};
-    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-gateway-nocart");
+    ts_gateway_with(cart_env, "t-gateway-nocart", base);
     char url[160];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
-    cr_assert(th_wait_http(url, 200, 15000));
     char token[2048], auth[2100], order[37];
     ts_customer(token, sizeof token, NULL);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     souk_uuid_v4(order);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/orders/%s", port, order);
+    snprintf(url, sizeof url, "%s/orders/%s", base, order);
     const char *headers[] = {auth, NULL};
     char *body = NULL, *head = NULL;
     long st = th_http_headers("GET", url, NULL, headers, &body, &head);

@@ -4,7 +4,6 @@
  * the feed (a long poll answering when a listed saga changes or a new one
  * matches); admins only; 503 when the orders schema cannot be read. */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,36 +90,20 @@ static void my_email(const char *token, char email[128])
     json_object_put(me);
 }
 
-static void exec_sql(const char *sql, const char *order)
-{
-    PGconn *db = th_pg_admin();
-    const char *params[1] = {order};
-    PGresult *res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(db);
-}
-
 /* Records type in the order's timeline, as the order service does when it
  * hears the event. */
 static void record_event(const char *order, const char *type)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO orders.order_events (order_id, message_id, type, producer, occurred_at) "
-             "VALUES ($1::uuid, gen_random_uuid(), '%s', 'test', clock_timestamp())",
-             type);
-    exec_sql(sql, order);
-}
-
-static void cancel(const char *order, const char *reason)
-{
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = '%s' "
-             "WHERE id = $1::uuid",
-             reason);
-    exec_sql(sql, order);
+    PGconn *db = th_pg_admin();
+    const char *params[2] = {order, type};
+    PGresult *res = PQexecParams(db,
+                                 "INSERT INTO orders.order_events (order_id, message_id, type, "
+                                 "producer, occurred_at) VALUES ($1::uuid, gen_random_uuid(), $2, "
+                                 "'test', clock_timestamp())",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(db);
 }
 
 Test(sagas, a_saga_is_found_by_order_id_customer_email_and_trace_id)
@@ -219,7 +202,7 @@ Test(sagas, a_failed_step_is_compensating_until_its_refund_and_release_are_recor
     record_event(declined, "StockReserved");
     cr_assert(wait_state(declined, "", "in_flight", 0));
     record_event(declined, "PaymentFailed");
-    cancel(declined, "payment_declined");
+    ts_close_order(declined, "payment_declined");
     cr_assert(wait_state(declined, "", "compensating", 0), "the reservation is not released yet");
     json_object *page = NULL;
     cr_assert_not_null(saga_of(declined, "&state=compensating", &page));
@@ -233,7 +216,7 @@ Test(sagas, a_failed_step_is_compensating_until_its_refund_and_release_are_recor
     ts_open_order(customer, 25, NULL, late);
     record_event(late, "StockReserved");
     record_event(late, "PaymentSucceeded");
-    cancel(late, "timed_out");
+    ts_close_order(late, "timed_out");
     cr_assert(wait_state(late, "", "compensating", 0));
     record_event(late, "StockReleased");
     cr_assert(wait_state(late, "", "compensating", 0), "the refund is still missing");
@@ -310,34 +293,20 @@ Test(sagas, a_window_and_pages_newest_first)
         json_object_put(err);
     }
     for (int i = 0; i < 3; i++)
-        cancel(orders[i], "timed_out");
+        ts_close_order(orders[i], "timed_out");
 }
 
-struct feed {
-    char query[512];
-    long code;
-    double took;
-    json_object *page;
-};
-
-static void *feed_main(void *arg)
-{
-    struct feed *f = arg;
-    double start = souk_monotonic_seconds();
-    f->code = list(f->query, &f->page);
-    f->took = souk_monotonic_seconds() - start;
-    return NULL;
-}
-
-/* Starts a long poll of the list with query and the version it has now;
- * the caller joins thread. */
-static void start_feed(struct feed *f, const char *query, pthread_t *thread)
+/* Starts a long poll of the list with query and the version it has now. */
+static void start_feed(ts_timed_get *feed, const char *query)
 {
     json_object *page = NULL;
     cr_assert_eq(list(query, &page), 200);
-    snprintf(f->query, sizeof f->query, "%s&wait=20&version=%s", query, text(page, "version"));
+    memset(feed, 0, sizeof *feed);
+    feed->token = ts_admin();
+    snprintf(feed->path, sizeof feed->path, "/sagas%s&wait=20&version=%s", query,
+             text(page, "version"));
     json_object_put(page);
-    cr_assert_eq(pthread_create(thread, NULL, feed_main, f), 0);
+    ts_get_start(feed);
 }
 
 Test(sagas, the_feed_answers_when_a_listed_saga_changes_or_a_new_one_matches)
@@ -347,31 +316,30 @@ Test(sagas, the_feed_answers_when_a_listed_saga_changes_or_a_new_one_matches)
     snprintf(email, sizeof email, "f-%.8s@test.souk", customer);
     ts_open_order(customer, 25, email, order);
     /* a listed saga moves */
-    struct feed moved = {0};
-    pthread_t thread;
+    ts_timed_get moved;
     snprintf(query, sizeof query, "?q=%s", order);
-    start_feed(&moved, query, &thread);
+    start_feed(&moved, query);
     th_sleep_ms(1500);
     th_publish_event("StockReservationFailed", order, NULL, NULL);
-    pthread_join(thread, NULL);
-    cr_assert_eq(moved.code, 200);
-    cr_assert_geq(moved.took, 1.4, "answered after %.2f s, before the change", moved.took);
-    cr_assert_lt(moved.took, 10.0, "took %.1f s: the change did not end it", moved.took);
-    cr_assert_gt(json_object_get_int(json_object_object_get(item(moved.page, 0), "hops")), 0);
-    json_object_put(moved.page);
+    ts_get_join(&moved);
+    cr_assert_eq(moved.status, 200);
+    cr_assert_geq(moved.seconds, 1.4, "answered after %.2f s, before the change", moved.seconds);
+    cr_assert_lt(moved.seconds, 10.0, "took %.1f s: the change did not end it", moved.seconds);
+    cr_assert_gt(json_object_get_int(json_object_object_get(item(moved.answer, 0), "hops")), 0);
+    json_object_put(moved.answer);
     /* a new saga matches */
-    struct feed added = {0};
+    ts_timed_get added;
     snprintf(query, sizeof query, "?q=%s&state=in_flight", email);
-    start_feed(&added, query, &thread);
+    start_feed(&added, query);
     th_sleep_ms(1500);
     char second[37];
     ts_open_order(customer, 25, email, second);
-    pthread_join(thread, NULL);
-    cr_assert_eq(added.code, 200);
-    cr_assert_lt(added.took, 10.0, "took %.1f s: the new saga did not end it", added.took);
-    cr_assert_eq(total(added.page), 1, "%s", json_object_to_json_string(added.page));
-    cr_assert_str_eq(text(item(added.page, 0), "order_id"), second);
-    json_object_put(added.page);
+    ts_get_join(&added);
+    cr_assert_eq(added.status, 200);
+    cr_assert_lt(added.seconds, 10.0, "took %.1f s: the new saga did not end it", added.seconds);
+    cr_assert_eq(total(added.answer), 1, "%s", json_object_to_json_string(added.answer));
+    cr_assert_str_eq(text(item(added.answer, 0), "order_id"), second);
+    json_object_put(added.answer);
     /* nothing changes: it answers after its wait, with the same version */
     json_object *page = NULL;
     cr_assert_eq(list(query, &page), 200);
@@ -384,7 +352,7 @@ Test(sagas, the_feed_answers_when_a_listed_saga_changes_or_a_new_one_matches)
     cr_assert_geq(souk_monotonic_seconds() - start, 0.9);
     cr_assert_str_eq(text(page, "version"), version);
     json_object_put(page);
-    cancel(second, "timed_out");
+    ts_close_order(second, "timed_out");
     ts_assert_invariants(NULL);
 }
 
@@ -401,17 +369,10 @@ Test(sagas, a_customer_is_refused)
 
 Test(sagas, an_unreachable_orders_schema_is_503)
 {
-    int port = th_free_port();
-    char port_env[64], orders_env[160];
-    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
-    snprintf(orders_env, sizeof orders_env,
+    char setting[160], base[64];
+    snprintf(setting, sizeof setting,
              "SOUK_DB_URL_ORDERS=postgresql://127.0.0.1:%d/souk?connect_timeout=2", th_free_port());
-    const char *env[] = {port_env, orders_env, NULL};
-    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-gateway-noorders");
-    char base[64], url[160];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    snprintf(url, sizeof url, "%s/healthz", base);
-    cr_assert(th_wait_http(url, 200, 15000));
+    ts_gateway_with(setting, "t-gateway-noorders", base);
     json_object *out = NULL;
     cr_assert_eq(ts_call_at(base, "GET", "/sagas", ts_admin(), NULL, NULL, &out), 503, "%s",
                  json_object_to_json_string(out));

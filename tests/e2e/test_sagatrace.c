@@ -4,7 +4,6 @@
  * dead-lettered and replayed delivery, a duplicate delivery), the long poll
  * that answers when a hop lands, and who may read a trace. */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,22 +557,12 @@ Test(sagatrace, a_duplicate_delivery_shows_a_duplicate_hop_and_changes_nothing)
     ts_assert_invariants(NULL);
 }
 
-struct long_poll {
-    const char *token;
-    const char *order;
-    char query[128];
-    long code;
-    double took;
-    json_object *trace;
-};
-
-static void *long_poll_main(void *arg)
+/* A GET of the trace of order with query, as token. */
+static void trace_get(ts_timed_get *get, const char *token, const char *order, const char *query)
 {
-    struct long_poll *lp = arg;
-    double start = souk_monotonic_seconds();
-    lp->code = get_trace(lp->token, lp->order, lp->query, &lp->trace);
-    lp->took = souk_monotonic_seconds() - start;
-    return NULL;
+    memset(get, 0, sizeof *get);
+    get->token = token;
+    snprintf(get->path, sizeof get->path, "/orders/%s/trace%s", order, query);
 }
 
 Test(sagatrace, a_long_poll_answers_when_a_hop_lands)
@@ -590,36 +579,38 @@ Test(sagatrace, a_long_poll_answers_when_a_hop_lands)
     json_object_put(trace);
 
     /* nothing lands: it answers after its wait, with the same version */
-    struct long_poll quiet = {.token = token, .order = order};
-    snprintf(quiet.query, sizeof quiet.query, "?wait=1&version=%s", version);
-    long_poll_main(&quiet);
-    cr_assert_eq(quiet.code, 200);
-    cr_assert_geq(quiet.took, 0.9, "answered after %.2f s", quiet.took);
-    cr_assert_str_eq(text(quiet.trace, "version"), version);
-    json_object_put(quiet.trace);
+    char query[128];
+    snprintf(query, sizeof query, "?wait=1&version=%s", version);
+    ts_timed_get quiet;
+    trace_get(&quiet, token, order, query);
+    ts_get_timed(&quiet);
+    cr_assert_eq(quiet.status, 200);
+    cr_assert_geq(quiet.seconds, 0.9, "answered after %.2f s", quiet.seconds);
+    cr_assert_str_eq(text(quiet.answer, "version"), version);
+    json_object_put(quiet.answer);
     /* an older version answers at once */
-    struct long_poll stale = {.token = token, .order = order};
-    snprintf(stale.query, sizeof stale.query, "?wait=20&version=0000000000000000");
-    long_poll_main(&stale);
-    cr_assert_eq(stale.code, 200);
-    cr_assert_lt(stale.took, 5.0, "took %.1f s", stale.took);
-    json_object_put(stale.trace);
+    ts_timed_get stale;
+    trace_get(&stale, token, order, "?wait=20&version=0000000000000000");
+    ts_get_timed(&stale);
+    cr_assert_eq(stale.status, 200);
+    cr_assert_lt(stale.seconds, 5.0, "took %.1f s", stale.seconds);
+    json_object_put(stale.answer);
 
     /* a hop lands while it waits: it answers then, with the hop */
-    struct long_poll lp = {.token = token, .order = order};
-    snprintf(lp.query, sizeof lp.query, "?wait=20&version=%s", version);
-    pthread_t poller;
-    cr_assert_eq(pthread_create(&poller, NULL, long_poll_main, &lp), 0);
+    snprintf(query, sizeof query, "?wait=20&version=%s", version);
+    ts_timed_get lp;
+    trace_get(&lp, token, order, query);
+    ts_get_start(&lp);
     th_sleep_ms(1500);
     th_publish_event("StockReservationFailed", order, NULL, NULL);
-    pthread_join(poller, NULL);
-    cr_assert_eq(lp.code, 200);
-    cr_assert_geq(lp.took, 1.4, "answered after %.2f s, before the hop", lp.took);
-    cr_assert_lt(lp.took, 10.0, "the long poll took %.1f s: a hop did not end it", lp.took);
-    cr_assert_str_neq(text(lp.trace, "version"), version);
-    cr_assert_gt(count_hops(lp.trace, NULL, NULL, NULL, NULL), 0, "%s",
-                 json_object_to_json_string(lp.trace));
-    json_object_put(lp.trace);
+    ts_get_join(&lp);
+    cr_assert_eq(lp.status, 200);
+    cr_assert_geq(lp.seconds, 1.4, "answered after %.2f s, before the hop", lp.seconds);
+    cr_assert_lt(lp.seconds, 10.0, "the long poll took %.1f s: a hop did not end it", lp.seconds);
+    cr_assert_str_neq(text(lp.answer, "version"), version);
+    cr_assert_gt(count_hops(lp.answer, NULL, NULL, NULL, NULL), 0, "%s",
+                 json_object_to_json_string(lp.answer));
+    json_object_put(lp.answer);
 
     cr_assert_eq(get_trace(token, order, "?wait=26&version=x", NULL), 400);
     cr_assert_eq(get_trace(token, order, "?wait=soon", NULL), 400);
@@ -641,43 +632,30 @@ Test(sagatrace, only_the_owner_and_admins_see_a_trace)
     cr_assert_str_eq(text(json_object_object_get(err, "error"), "code"), "NOT_FOUND");
     json_object_put(err);
     /* at once, not after the wait */
-    struct long_poll lp = {.token = other, .order = order};
-    snprintf(lp.query, sizeof lp.query, "?wait=20&version=x");
-    long_poll_main(&lp);
-    cr_assert_eq(lp.code, 404);
-    cr_assert_lt(lp.took, 5.0, "took %.1f s", lp.took);
-    json_object_put(lp.trace);
+    ts_timed_get lp;
+    trace_get(&lp, other, order, "?wait=20&version=x");
+    ts_get_timed(&lp);
+    cr_assert_eq(lp.status, 404);
+    cr_assert_lt(lp.seconds, 5.0, "took %.1f s", lp.seconds);
+    json_object_put(lp.answer);
     souk_uuid_v4(missing);
     cr_assert_eq(get_trace(token, missing, NULL, NULL), 404);
     cr_assert_eq(get_trace(ts_admin(), missing, NULL, NULL), 404);
     cr_assert_eq(get_trace(token, "not-an-order", NULL, NULL), 404);
     cr_assert_eq(get_trace(NULL, order, NULL, NULL), 401);
     /* the order ends; the books close */
-    PGconn *db = th_pg_admin();
-    const char *params[1] = {order};
-    PQclear(PQexecParams(db,
-                         "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = "
-                         "'timed_out' WHERE id = $1::uuid",
-                         1, NULL, params, NULL, NULL, 0));
-    PQfinish(db);
+    ts_close_order(order, "timed_out");
 }
 
 /* A schema that cannot be read fails the trace with 503 (retry), never a
  * trace with that service's hops missing. */
 Test(sagatrace, an_unreachable_schema_is_503_never_a_partial_trace)
 {
-    int port = th_free_port();
-    char port_env[64], payment_env[160];
-    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
-    snprintf(payment_env, sizeof payment_env,
+    char setting[160], base[64];
+    snprintf(setting, sizeof setting,
              "SOUK_DB_URL_PAYMENT=postgresql://127.0.0.1:%d/souk?connect_timeout=2",
              th_free_port());
-    const char *env[] = {port_env, payment_env, NULL};
-    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, "t-gateway-nopayment");
-    char base[64], url[160];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    snprintf(url, sizeof url, "%s/healthz", base);
-    cr_assert(th_wait_http(url, 200, 15000));
+    ts_gateway_with(setting, "t-gateway-nopayment", base);
     char token[2048], customer[37], order[37], path[128];
     ts_customer(token, sizeof token, customer);
     ts_open_order(customer, 20, NULL, order);
@@ -689,11 +667,5 @@ Test(sagatrace, an_unreachable_schema_is_503_never_a_partial_trace)
     json_object_put(out);
     /* the stack's gateway, which reaches every schema, answers it */
     cr_assert_eq(get_trace(token, order, NULL, NULL), 200);
-    PGconn *db = th_pg_admin();
-    const char *params[1] = {order};
-    PQclear(PQexecParams(db,
-                         "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = "
-                         "'timed_out' WHERE id = $1::uuid",
-                         1, NULL, params, NULL, NULL, 0));
-    PQfinish(db);
+    ts_close_order(order, "timed_out");
 }

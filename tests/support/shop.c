@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
@@ -276,6 +277,57 @@ static long dlq_messages(const char *name, long listed)
         json_object_put(q);
     }
     return listed;
+}
+
+static void *timed_get_main(void *arg)
+{
+    ts_timed_get *get = arg;
+    double start = souk_monotonic_seconds();
+    get->answer = NULL;
+    get->status = ts_call("GET", get->path, get->token, NULL, &get->answer);
+    get->seconds = souk_monotonic_seconds() - start;
+    return NULL;
+}
+
+void ts_get_timed(ts_timed_get *get)
+{
+    timed_get_main(get);
+}
+
+void ts_get_start(ts_timed_get *get)
+{
+    cr_assert_eq(pthread_create(&get->thread, NULL, timed_get_main, get), 0);
+}
+
+void ts_get_join(ts_timed_get *get)
+{
+    pthread_join(get->thread, NULL);
+}
+
+void ts_gateway_with(const char *setting, const char *log, char base[64])
+{
+    int port = th_free_port();
+    char port_env[64];
+    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    const char *env[] = {port_env, setting, NULL};
+    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, log);
+    snprintf(base, 64, "http://127.0.0.1:%d", port);
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", base);
+    cr_assert(th_wait_http(url, 200, 15000), "the gateway of %s did not start", log);
+}
+
+void ts_close_order(const char *order_id, const char *reason)
+{
+    PGconn *db = th_pg_admin();
+    const char *params[2] = {order_id, reason};
+    PGresult *res = PQexecParams(db,
+                                 "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = "
+                                 "$2, updated_at = now() WHERE id = $1::uuid",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(db);
 }
 
 void ts_open_order(const char *customer_id, int deadline_s, const char *email, char id[37])

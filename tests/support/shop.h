@@ -5,6 +5,7 @@
 #define SOUK_TESTS_SHOP_H
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* A JSON request to the gateway. body may be NULL; token may be NULL.
@@ -27,6 +28,32 @@ long ts_call_at(const char *base, const char *method, const char *path, const ch
 long ts_call_traced(const char *method, const char *path, const char *token, const char *body,
                     const char *traceparent, const char *tracestate, char tp[64],
                     json_object **out);
+
+/* A GET through the front, timed, that may run on a thread of its own (a
+ * long poll the test acts beside): set path and token, then call
+ * ts_get_timed, or ts_get_start and later ts_get_join. Afterwards status,
+ * the answer (the caller puts it) and the seconds it took are set. */
+typedef struct ts_timed_get {
+    char path[600];
+    const char *token;
+    long status;
+    double seconds;
+    json_object *answer;
+    pthread_t thread;
+} ts_timed_get;
+
+void ts_get_timed(ts_timed_get *get);
+void ts_get_start(ts_timed_get *get);
+void ts_get_join(ts_timed_get *get);
+
+/* Starts another gateway on the stack with setting ("NAME=value") added to
+ * its environment, its output in log; waits for its /healthz and writes
+ * its address ("http://127.0.0.1:port") into base. Killed at test end. */
+void ts_gateway_with(const char *setting, const char *log, char base[64]);
+
+/* Ends an order no saga moves (ts_open_order) as its deadline would:
+ * CANCELLED with reason, so that the invariants' books close. */
+void ts_close_order(const char *order_id, const char *reason);
 
 /* The admin's token (static buffer). */
 const char *ts_admin(void);
