@@ -6,8 +6,9 @@
  * A versioned answer (the trace of an order, the saga list) carries a
  * "version": a hash of everything else in it. Asked with wait=S and the
  * version of an earlier answer, the request reads the answer again every
- * SOUK_LONGPOLL_INTERVAL_MS until its version differs, S seconds pass or
- * the gateway stops, and then answers it. Reading again beats a NOTIFY per
+ * SOUK_LONGPOLL_INTERVAL_MS (or four times as long as a read took, when
+ * that is longer) until its version differs, S seconds pass or the gateway
+ * stops, and then answers it. Reading again beats a NOTIFY per
  * change: PostgreSQL serializes the commits of notifying transactions, and
  * the hops these answers show are every message of every saga. The read
  * holds a database connection only while it reads. */
@@ -20,7 +21,7 @@
 
 /* The longest a versioned long poll waits. */
 #define SOUK_LONGPOLL_WAIT_MAX_S 25
-/* How often it reads its answer again while it waits. */
+/* How often it reads its answer again while it waits, at most. */
 #define SOUK_LONGPOLL_INTERVAL_MS 200
 
 /* Takes a waiting slot for the caller. Returns 1, or 0 after answering 429

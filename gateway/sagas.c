@@ -17,22 +17,38 @@ const char *const souk_sagas_cancel_reasons[] = {"out_of_stock", "payment_declin
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-/* $1 an order id or NULL, $2 the search text or '', $3 stuck_after, $4 and
- * $5 the window, $6 a cancel reason or '', $7 a state or '', $8 and $9 the
- * page. (Not clang-formatted: it splits the SQL at its macros.) */
+/* A saga's state: its phase, or stuck when in flight with no hop for $3
+ * seconds. */
+#define STATE(t)                                                                                   \
+    "CASE WHEN " t ".phase = 'in_flight' AND " t ".last_hop_at < now() - "                         \
+    "make_interval(secs => $3::int) THEN 'stuck' ELSE " t ".phase END"
+
+/* The filter: $1 an order id or NULL, $2 the search text or '', $4 and $5
+ * the window, $6 a cancel reason or '', $7 a state or ''. The status tests
+ * are what each state implies, so that a filtered list computes the state
+ * only of the orders that can be in it. Not clang-formatted: it splits
+ * the SQL at its macros. */
 /* clang-format off */
+#define MATCHES(t)                                                                                 \
+    "($2::text = '' OR " t ".order_id = $1::uuid OR " t ".trace_id = lower($2) OR "                \
+    "lower(" t ".customer_email) = lower($2)) "                                                    \
+    "AND " t ".created_at >= $4::timestamptz AND " t ".created_at < $5::timestamptz "              \
+    "AND ($6::text = '' OR " t ".cancel_reason = $6) "                                             \
+    "AND ($7::text NOT IN ('in_flight', 'stuck') OR " t ".status NOT IN ('COMPLETED', 'CANCELLED')) " \
+    "AND ($7::text <> 'completed' OR " t ".status = 'COMPLETED') "                                 \
+    "AND ($7::text <> 'cancelled' OR " t ".status = 'CANCELLED') "                                 \
+    "AND ($7::text <> 'compensating' OR " t ".status <> 'COMPLETED') "                             \
+    "AND ($7::text = '' OR " STATE(t) " = $7)"
+
+/* A page ($8, $9) newest first, with the total: the hops and the last hop
+ * (subqueries of the view) are read for the page's rows only. */
 static const char list_sql[] =
-    "WITH s AS (SELECT order_id, customer_id, customer_email, status, cancel_reason, trace_id, "
-    "created_at, updated_at, last_hop_at, hops, CASE WHEN phase = 'in_flight' AND last_hop_at < "
-    "now() - make_interval(secs => $3::int) THEN 'stuck' ELSE phase END AS state "
-    "FROM orders.gateway_sagas WHERE ($2::text = '' OR order_id = $1::uuid OR "
-    "trace_id = lower($2) OR lower(customer_email) = lower($2)) "
-    "AND created_at >= $4::timestamptz AND created_at < $5::timestamptz "
-    "AND ($6::text = '' OR cancel_reason = $6)) "
-    "SELECT order_id, customer_id, customer_email, status, cancel_reason, trace_id, "
-    ISO("created_at") ", " ISO("updated_at") ", " ISO("last_hop_at") ", state, hops, "
-    "count(*) OVER () FROM s WHERE ($7::text = '' OR state = $7) "
-    "ORDER BY created_at DESC, order_id LIMIT $8::int OFFSET $9::int";
+    "SELECT s.order_id, s.customer_id, s.customer_email, s.status, s.cancel_reason, s.trace_id, "
+    ISO("s.created_at") ", " ISO("s.updated_at") ", " ISO("s.last_hop_at") ", "
+    STATE("s") ", s.hops, "
+    "(SELECT count(*) FROM orders.gateway_sagas c WHERE " MATCHES("c") ") "
+    "FROM orders.gateway_sagas s WHERE " MATCHES("s") " "
+    "ORDER BY s.created_at DESC, s.order_id LIMIT $8::int OFFSET $9::int";
 /* clang-format on */
 
 static json_object *saga_json(PGresult *res, int row)

@@ -619,6 +619,57 @@ Test(sagatrace, a_long_poll_answers_when_a_hop_lands)
     ts_assert_invariants(NULL);
 }
 
+/* A waiting trace request holds a thread: it takes a slot of the wait
+ * budget, and a customer past their share is told 429 at once (a read
+ * without wait still answers). */
+Test(sagatrace, a_waiting_trace_takes_a_slot_of_the_wait_budget)
+{
+    char base[64];
+    ts_gateway_with("SOUK_LONG_POLL_PER_CUSTOMER=1", "t-gateway-onewait", base);
+    char token[2048], customer[37], order[37];
+    ts_customer(token, sizeof token, customer);
+    ts_open_order(customer, 20, NULL, order);
+    ts_timed_get first;
+    trace_get(&first, token, order, "");
+    first.base = base;
+    ts_get_timed(&first);
+    cr_assert_eq(first.status, 200);
+    char query[128];
+    snprintf(query, sizeof query, "?wait=3&version=%s", text(first.answer, "version"));
+    json_object_put(first.answer);
+    ts_timed_get holder;
+    trace_get(&holder, token, order, query);
+    holder.base = base;
+    ts_get_start(&holder);
+    th_sleep_ms(1000);
+    ts_timed_get refused;
+    trace_get(&refused, token, order, query);
+    refused.base = base;
+    ts_get_timed(&refused);
+    cr_assert_eq(refused.status, 429, "%s", json_object_to_json_string(refused.answer));
+    cr_assert_str_eq(text(json_object_object_get(refused.answer, "error"), "code"),
+                     "TOO_MANY_WAITS");
+    cr_assert_lt(refused.seconds, 1.0, "refused at once, not after the wait");
+    json_object_put(refused.answer);
+    ts_timed_get plain;
+    trace_get(&plain, token, order, "");
+    plain.base = base;
+    ts_get_timed(&plain);
+    cr_assert_eq(plain.status, 200, "a read without wait needs no slot");
+    json_object_put(plain.answer);
+    ts_get_join(&holder);
+    cr_assert_eq(holder.status, 200);
+    cr_assert_geq(holder.seconds, 2.9, "it waited its 3 s: %.2f", holder.seconds);
+    json_object_put(holder.answer);
+    /* its slot is given back */
+    trace_get(&refused, token, order, query);
+    refused.base = base;
+    ts_get_timed(&refused);
+    cr_assert_eq(refused.status, 200);
+    json_object_put(refused.answer);
+    ts_close_order(order, "timed_out");
+}
+
 Test(sagatrace, only_the_owner_and_admins_see_a_trace)
 {
     char token[2048], other[2048], customer[37], order[37], missing[37];

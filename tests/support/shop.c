@@ -284,7 +284,8 @@ static void *timed_get_main(void *arg)
     ts_timed_get *get = arg;
     double start = souk_monotonic_seconds();
     get->answer = NULL;
-    get->status = ts_call("GET", get->path, get->token, NULL, &get->answer);
+    get->status = ts_call_at(get->base ? get->base : getenv("SOUK_TEST_GATEWAY_URL"), "GET",
+                             get->path, get->token, NULL, NULL, &get->answer);
     get->seconds = souk_monotonic_seconds() - start;
     return NULL;
 }

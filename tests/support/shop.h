@@ -29,13 +29,14 @@ long ts_call_traced(const char *method, const char *path, const char *token, con
                     const char *traceparent, const char *tracestate, char tp[64],
                     json_object **out);
 
-/* A GET through the front, timed, that may run on a thread of its own (a
+/* A GET through the front (or base), timed, that may run on a thread of its own (a
  * long poll the test acts beside): set path and token, then call
  * ts_get_timed, or ts_get_start and later ts_get_join. Afterwards status,
  * the answer (the caller puts it) and the seconds it took are set. */
 typedef struct ts_timed_get {
     char path[600];
     const char *token;
+    const char *base; /* a gateway ("http://host:port"), or NULL: the stack's front */
     long status;
     double seconds;
     json_object *answer;
