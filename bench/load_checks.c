@@ -1,7 +1,6 @@
 /* The invariants of a souk-load run (see load_checks.h). */
 #include "bench/load_checks.h"
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "bench/load_run.h"
 #include "bench/load_setup.h"
 #include "core/mem.h"
+#include "events/mgmt.h"
 
 /* The database checks' names come from load_db_checks. */
 static const char *const check_names[LOAD_CHECKS] = {[LOAD_CHECK_ACCEPTED] = "checkouts_accepted",
@@ -66,18 +66,6 @@ static void append(struct load_check *c, const char *fmt, ...)
 
 /* ------------------------------------------------------ management API */
 
-static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    char **buf = userdata;
-    size_t n = size * nmemb, len = *buf ? strlen(*buf) : 0;
-    if (len + n > (8u << 20))
-        return 0;
-    *buf = souk_realloc(*buf, len + n + 1);
-    memcpy(*buf + len, data, n);
-    (*buf)[len + n] = '\0';
-    return n;
-}
-
 static int queue_depths_once(const struct load_opts *o, struct load_queue_depth **out, int *count,
                              int *complete, char *err, size_t errlen);
 
@@ -103,27 +91,12 @@ static int queue_depths(const struct load_opts *o, struct load_queue_depth **out
 static int queue_depths_once(const struct load_opts *o, struct load_queue_depth **out, int *count,
                              int *complete, char *err, size_t errlen)
 {
-    char *url = souk_asprintf("%s/api/queues/souk?columns=name,messages", o->mgmt_url);
-    char *body = NULL;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_USERNAME, o->mgmt_user);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, o->mgmt_password);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    free(url);
-    json_object *doc = rc == CURLE_OK && status == 200 && body ? json_tokener_parse(body) : NULL;
-    free(body);
+    souk_mgmt_target api = {.url = o->mgmt_url, .user = o->mgmt_user, .password = o->mgmt_password};
+    json_object *doc = NULL;
+    if (souk_mgmt_get(&api, "/queues/souk?columns=name,messages", &doc, err, errlen) != SOUK_OK)
+        return -1;
     if (!json_object_is_type(doc, json_type_array)) {
-        snprintf(err, errlen, "management API %s answered %ld (%s)", o->mgmt_url, status,
-                 rc == CURLE_OK ? "not a queue list" : curl_easy_strerror(rc));
+        snprintf(err, errlen, "management API %s answered no queue list", o->mgmt_url);
         json_object_put(doc);
         return -1;
     }

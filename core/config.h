@@ -19,6 +19,12 @@
     X(AMQP_USER, "SOUK_AMQP_USER", STRING, "", "broker user (default: souk-<service>)")            \
     X(AMQP_PASSWORD, "SOUK_AMQP_PASSWORD", STRING, "",                                             \
       "broker password (default: the user name, development only)")                                \
+    X(RABBIT_MGMT_URL, "SOUK_RABBIT_MGMT_URL", HTTP_URL, "http://127.0.0.1:15672",                 \
+      "RabbitMQ management API the gateway's admin system view reads, as its broker user "         \
+      "(tagged management)")                                                                       \
+    X(RABBIT_UI_URL, "SOUK_RABBIT_UI_URL", HTTP_URL, "",                                           \
+      "the RabbitMQ management UI as a browser reaches it, for the system view's links "           \
+      "(empty: SOUK_RABBIT_MGMT_URL)")                                                             \
     X(PG_URL, "SOUK_PG_URL", STRING, "postgresql://127.0.0.1:25432/souk",                          \
       "PostgreSQL server and database; each service connects as its own role")                     \
     X(DB_URL_IDENTITY, "SOUK_DB_URL_IDENTITY", STRING, "", "identity schema connection string")    \
@@ -97,8 +103,8 @@
     X(FAULT_HANDLER_DELAY_MS, "SOUK_FAULT_HANDLER_DELAY_MS", STRING, "",                           \
       "test hook: a worker sleeps this long inside each message's transaction")                    \
     X(FAULT_DLQ_KILL_AFTER_PUBLISH, "SOUK_FAULT_DLQ_KILL_AFTER_PUBLISH", STRING, "",               \
-      "test hook: souk-dlq replay SIGKILLs itself after a replayed message is confirmed, "         \
-      "before it leaves the DLQ (any value)")
+      "test hook: a DLQ replay (souk-dlq, or the gateway's) SIGKILLs its process after a "         \
+      "replayed message is confirmed, before it leaves the DLQ (any value)")
 
 typedef enum souk_config_key {
 #define SOUK_CONFIG_KEY(key, env, type, def, doc) SOUK_CFG_##key,

@@ -2,6 +2,7 @@
 #include "events/amqp.h"
 
 #include <amqp_tcp_socket.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -129,6 +130,15 @@ void souk_amqp_close(souk_amqp *amqp)
 amqp_connection_state_t souk_amqp_state(souk_amqp *amqp)
 {
     return amqp->state;
+}
+
+void souk_amqp_vhost(const souk_config *cfg, char *buf, size_t cap)
+{
+    struct amqp_connection_info info;
+    char *url = souk_strdup(souk_config_str(cfg, SOUK_CFG_AMQP_URL));
+    /* the URL was checked at load; the default vhost is "/" */
+    snprintf(buf, cap, "%s", amqp_parse_url(url, &info) == AMQP_STATUS_OK ? info.vhost : "/");
+    free(url);
 }
 
 souk_status souk_amqp_ping(const souk_config *cfg, int timeout_ms)

@@ -36,6 +36,10 @@ souk_status souk_amqp_code_status(int code);
 /* Status of the last RPC on amqp's channel (amqp_get_rpc_reply). */
 souk_status souk_amqp_last_status(souk_amqp *amqp);
 
+/* Writes the virtual host of SOUK_AMQP_URL ("souk") into buf, for the
+ * management API's paths. */
+void souk_amqp_vhost(const souk_config *cfg, char *buf, size_t cap);
+
 /* Checks that the broker accepts a login; used by /readyz. */
 souk_status souk_amqp_ping(const souk_config *cfg, int timeout_ms);
 

@@ -164,10 +164,13 @@ souk_status souk_publisher_publish(souk_publisher *pub, const souk_publish_item 
         }
         case AMQP_CHANNEL_CLOSE_METHOD: {
             /* The broker closes the channel on a publish to a missing
-             * exchange (404): that is unroutable too, not a broker outage. */
+             * exchange (404): that is unroutable too, not a broker outage;
+             * so is one to an exchange the user may not write (403). */
             amqp_channel_close_t *close = frame.payload.method.decoded;
-            st = close && close->reply_code == AMQP_NOT_FOUND ? SOUK_ENOTFOUND
-                                                              : SOUK_EAMQP_UNAVAILABLE;
+            int code = close ? close->reply_code : 0;
+            st = code == AMQP_NOT_FOUND        ? SOUK_ENOTFOUND
+                 : code == AMQP_ACCESS_REFUSED ? SOUK_EFORBIDDEN
+                                               : SOUK_EAMQP_UNAVAILABLE;
             goto broken;
         }
         case AMQP_CONNECTION_CLOSE_METHOD: st = SOUK_EAMQP_UNAVAILABLE; goto broken;

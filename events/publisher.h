@@ -32,7 +32,8 @@ void souk_publisher_free(souk_publisher *pub);
 /* Publishes count items and waits up to timeout_ms for all confirms.
  * results[i] is SOUK_OK when the broker confirmed item i, SOUK_ENOTFOUND when
  * it was unroutable (returned; or its exchange is missing, which closes the
- * channel and so fails every item not yet confirmed with SOUK_ENOTFOUND),
+ * channel and so fails every item not yet confirmed with SOUK_ENOTFOUND;
+ * SOUK_EFORBIDDEN likewise when the user may not publish to it),
  * SOUK_EAMQP when nacked, SOUK_ETIMEOUT or
  * SOUK_EAMQP_UNAVAILABLE when its fate is unknown. Returns SOUK_OK when every
  * item is confirmed, else the first failure. */

@@ -145,9 +145,23 @@ void souk_topology_permissions(souk_service service, char **configure, char **wr
     const char *pub_sep = pub[0] ? "|" : "";
     const char *sub_sep = sub[0] ? "|" : "";
     if (service == SOUK_SERVICE_GATEWAY) {
+        /* It declares and publishes CartCheckedOut. For its admins' dead-
+         * letter console (gateway/deadletters.c, on the events/dlq.c of
+         * `souk dlq`) it also reads every service's DLQ and replays into
+         * the exchange of any event; it reads no other queue. */
+        char *every = event_alternatives(ALL_EVENTS);
+        char *dlqs = souk_calloc(1, 1);
+        for (int s = 0; s < SOUK_SERVICE_COUNT; s++) {
+            char *more =
+                souk_asprintf("%s%s%s-service\\.dlq", dlqs, s ? "|" : "", service_names[s]);
+            free(dlqs);
+            dlqs = more;
+        }
         *configure = souk_asprintf("^(%s)$", pub);
-        *write = souk_asprintf("^(%s)$", pub);
-        *read = souk_strdup("^$");
+        *write = souk_asprintf("^(%s)$", every);
+        *read = souk_asprintf("^(%s)$", dlqs);
+        free(every);
+        free(dlqs);
     } else {
         /* Its own queue family (queue, retry queues, dlq), the exchanges it
          * publishes or binds, and the default exchange for retries and DLQ. */

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/catalog.h"
+#include "gateway/deadletters.h"
 #include "gateway/orderwatch.h"
 #include "gateway/server.h"
 #include "gateway/waitbudget.h"
@@ -109,6 +110,7 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     }
     gw->waits =
         souk_waitbudget_new((int)waits, (int)souk_config_int(cfg, SOUK_CFG_LONG_POLL_PER_CUSTOMER));
+    gw->deadletters = souk_deadletters_new(cfg);
     read_trusted_proxies(gw);
     souk_assert(gw->api_limit && gw->login_limit && gw->products && gw->orders_watch);
     return gw;
@@ -118,6 +120,7 @@ void souk_gateway_free(souk_gateway *gw)
 {
     if (!gw)
         return;
+    souk_deadletters_free(gw->deadletters); /* its replays stop first */
     souk_catalog_cache_free(gw->products);
     souk_orderwatch_free(gw->orders_watch);
     souk_metrics_free(gw->metrics);

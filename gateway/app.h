@@ -12,6 +12,7 @@
 #include "gateway/tokencache.h"
 
 typedef struct souk_catalog_cache souk_catalog_cache;
+typedef struct souk_deadletters souk_deadletters;
 typedef struct souk_orderwatch souk_orderwatch;
 typedef struct souk_waitbudget souk_waitbudget;
 
@@ -41,6 +42,7 @@ typedef struct souk_gateway {
     char trusted_proxies[SOUK_GATEWAY_MAX_TRUSTED_PROXIES][64];
     int trusted_proxy_count;
     souk_metrics *metrics;
+    souk_deadletters *deadletters; /* the admins' DLQ locks and replay jobs */
 } souk_gateway;
 
 /* Builds the gateway state from cfg (which must outlive it). Returns NULL

@@ -16,10 +16,13 @@
 
 #include "core/jsonschema.h"
 #include "core/mem.h"
+#include "events/topology.h"
+#include "gateway/deadletters.h"
 #include "gateway/longpoll.h"
 #include "gateway/orders.h"
 #include "gateway/routes.h"
 #include "gateway/sagas.h"
+#include "gateway/system.h"
 
 static json_object *parse(const char *text)
 {
@@ -199,9 +202,48 @@ static void add_query_parameters(json_object *params, unsigned bit)
                  bit == SOUK_QUERY_FROM ? "at or after" : "before",
                  bit == SOUK_QUERY_FROM ? "-infinity" : "infinity");
         break;
+    case SOUK_QUERY_SCAN_OFFSET:
+        snprintf(text, sizeof text,
+                 "{\"name\":\"offset\",\"in\":\"query\",\"description\":\"how many to "
+                 "skip (of the first %d messages, the ones inspected)\",\"schema\":{\"type\":"
+                 "\"integer\",\"minimum\":0,\"maximum\":%d,\"default\":0}}",
+                 SOUK_DLQ_SCAN_MAX, SOUK_DLQ_SCAN_MAX - 1);
+        break;
+    case SOUK_QUERY_REASON:
+        snprintf(text, sizeof text,
+                 "{\"name\":\"reason\",\"in\":\"query\",\"description\":\"only messages "
+                 "with this x-souk-error (a group's reason)\",\"schema\":{\"type\":"
+                 "\"string\"}}");
+        break;
+    case SOUK_QUERY_WINDOW:
+        snprintf(text, sizeof text,
+                 "{\"name\":\"window\",\"in\":\"query\",\"description\":\"seconds back "
+                 "from now the checkout figures cover\",\"schema\":{\"type\":\"integer\","
+                 "\"minimum\":%d,\"maximum\":%d,\"default\":%d}}",
+                 SOUK_SYSTEM_WINDOW_MIN, SOUK_SYSTEM_WINDOW_MAX, SOUK_SYSTEM_WINDOW_DEFAULT);
+        break;
     default: souk_assert(!"an undocumented query parameter");
     }
     json_object_array_add(params, parse(text));
+}
+
+/* The schema of a path parameter: ids are UUIDs, but for a service (one of
+ * the topology's workers) and a message id (whatever a dead letter
+ * carries). */
+static json_object *path_schema(const char *name, size_t len)
+{
+    if (len == 7 && strncmp(name, "service", len) == 0) {
+        json_object *schema = parse("{\"type\":\"string\"}");
+        json_object *names = json_object_new_array();
+        for (int s = 0; s < SOUK_SERVICE_COUNT; s++)
+            json_object_array_add(names,
+                                  json_object_new_string(souk_service_name((souk_service)s)));
+        json_object_object_add(schema, "enum", names);
+        return schema;
+    }
+    if (len == 10 && strncmp(name, "message_id", len) == 0)
+        return parse("{\"type\":\"string\",\"minLength\":1,\"maxLength\":127}");
+    return parse("{\"type\":\"string\",\"format\":\"uuid\"}");
 }
 
 static json_object *parameters(const souk_route *r)
@@ -209,9 +251,9 @@ static json_object *parameters(const souk_route *r)
     json_object *params = json_object_new_array();
     for (const char *p = strchr(r->pattern, ':'); p; p = strchr(p + 1, ':')) {
         size_t len = strcspn(p + 1, "/");
-        json_object *param = parse("{\"in\":\"path\",\"required\":true,\"schema\":{"
-                                   "\"type\":\"string\",\"format\":\"uuid\"}}");
+        json_object *param = parse("{\"in\":\"path\",\"required\":true}");
         json_object_object_add(param, "name", json_object_new_string_len(p + 1, (int)len));
+        json_object_object_add(param, "schema", path_schema(p + 1, len));
         json_object_array_add(params, param);
     }
     for (unsigned bit = 1; bit <= SOUK_QUERY_LAST; bit <<= 1)

@@ -6,6 +6,7 @@
 #include "gateway/cart.h"
 #include "gateway/catalog.h"
 #include "gateway/checkout.h"
+#include "gateway/deadletters.h"
 #include "gateway/health.h"
 #include "gateway/notifications.h"
 #include "gateway/inventory.h"
@@ -13,6 +14,7 @@
 #include "gateway/orders.h"
 #include "gateway/sagas.h"
 #include "gateway/sagatrace.h"
+#include "gateway/system.h"
 
 /* Each route once, with its handler (in the module of its resource): what
  * the dispatcher enforces and what /openapi.json says both come from here. */
@@ -369,6 +371,126 @@ static const souk_route routes[] = {
      .operation_id = "listNotifications",
      .tag = "notifications",
      .summary = "My notifications (order completed or cancelled), newest first"},
+    {.method = "GET",
+     .pattern = "/admin/dlq",
+     .fn = souk_deadletters_overview,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dlq_overview",
+     .operation_id = "listDeadLetterQueues",
+     .tag = "deadletters",
+     .summary = "Every service's dead-letter queue: its depth, UI page and latest replay"},
+    {.method = "GET",
+     .pattern = "/admin/dlq/:service",
+     .fn = souk_deadletters_groups,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dlq_groups",
+     .errors = {{404, "NOT_FOUND: no such service"},
+                {409, "REPLAY_RUNNING: a replay of the queue is running (details.replay); "
+                      "DLQ_BUSY: another operation on it takes long"}},
+     .operation_id = "getDeadLetterGroups",
+     .tag = "deadletters",
+     .summary = "A dead-letter queue's messages grouped by reason (x-souk-error), left in place",
+     .description = "Looks at the first 1000 messages (truncated says when there are more); "
+                    "they are taken without being acknowledged and put back in their order."},
+    {.method = "GET",
+     .pattern = "/admin/dlq/:service/messages",
+     .fn = souk_deadletters_list,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dlq_message_page",
+     .query = SOUK_QUERY_LIMIT | SOUK_QUERY_SCAN_OFFSET | SOUK_QUERY_REASON,
+     .errors = {{400, "VALIDATION_FAILED: limit or offset is out of range"},
+                {404, "NOT_FOUND: no such service"},
+                {409, "REPLAY_RUNNING: a replay of the queue is running (details.replay); "
+                      "DLQ_BUSY: another operation on it takes long"}},
+     .operation_id = "listDeadLetters",
+     .tag = "deadletters",
+     .summary = "Inspect dead letters (headers, payload, ids, attempts, first failure, original "
+                "exchange), oldest first, without removing them (limit, offset, reason)"},
+    {.method = "DELETE",
+     .pattern = "/admin/dlq/:service/messages",
+     .fn = souk_deadletters_purge,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dlq_purged",
+     .errors = {{404, "NOT_FOUND: no such service"},
+                {409, "REPLAY_RUNNING: a replay of the queue is running (details.replay); "
+                      "DLQ_BUSY: another operation on it takes long"}},
+     .operation_id = "purgeDeadLetters",
+     .tag = "deadletters",
+     .summary = "Purge a dead-letter queue: every message in it is removed"},
+    {.method = "GET",
+     .pattern = "/admin/dlq/:service/messages/:message_id",
+     .fn = souk_deadletters_get,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dead_letter",
+     .errors = {{404, "NOT_FOUND: no such service, or no message of this id among the first 1000 "
+                      "of the queue"},
+                {409, "REPLAY_RUNNING: a replay of the queue is running (details.replay); "
+                      "DLQ_BUSY: another operation on it takes long"}},
+     .operation_id = "getDeadLetter",
+     .tag = "deadletters",
+     .summary = "One dead letter, left in place"},
+    {.method = "POST",
+     .pattern = "/admin/dlq/:service/messages/:message_id/replay",
+     .fn = souk_deadletters_replay_one,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dlq_replayed",
+     .errors = {{404, "NOT_FOUND: no such service, or no message of this id among the first 1000 "
+                      "of the queue"},
+                {409, "UNROUTABLE: its exchange is missing or has no queue bound (it stays in "
+                      "the queue); REPLAY_RUNNING: a replay of the queue is running "
+                      "(details.replay); DLQ_BUSY: another operation on it takes long"}},
+     .operation_id = "replayDeadLetter",
+     .tag = "deadletters",
+     .summary = "Replay one dead letter to its original exchange (same message id); it leaves "
+                "the queue once the broker confirmed and routed the copy"},
+    {.method = "POST",
+     .pattern = "/admin/dlq/:service/replays",
+     .fn = souk_deadletters_replay_all,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 202,
+     .response = "dlq_replay",
+     .headers = SOUK_HEADER_LOCATION,
+     .errors = {{404, "NOT_FOUND: no such service"},
+                {409, "REPLAY_RUNNING: a replay of the queue is running already (details.replay)"}},
+     .operation_id = "startDeadLetterReplay",
+     .tag = "deadletters",
+     .summary = "Replay every message of a dead-letter queue: a job whose progress you poll "
+                "(Location)",
+     .description = "Each message is published to its original exchange with its message id, "
+                    "confirmed and routed, and only then removed from the queue, as souk dlq "
+                    "replay does: nothing is lost, a crash may duplicate (the inboxes absorb "
+                    "it). It takes on the messages in the queue when it starts."},
+    {.method = "GET",
+     .pattern = "/admin/dlq/:service/replays/:id",
+     .fn = souk_deadletters_replay_status,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "dlq_replay",
+     .errors = {{404, "NOT_FOUND: no such service, or no such replay on this gateway"}},
+     .operation_id = "getDeadLetterReplay",
+     .tag = "deadletters",
+     .summary = "A replay's progress: planned, replayed, unroutable, remaining"},
+    {.method = "GET",
+     .pattern = "/admin/system",
+     .fn = souk_system_view,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "system_view",
+     .query = SOUK_QUERY_WINDOW,
+     .errors = {{400, "VALIDATION_FAILED: window is out of range"}},
+     .operation_id = "getSystemView",
+     .tag = "system",
+     .summary = "Queues (depth, consumers, rates), exchanges, the choreography's edges with their "
+                "rates, completed checkouts/s and saga p50/p99 (window: seconds)",
+     .description = "Broker figures come from the RabbitMQ management API, each queue and "
+                    "exchange with the URL of its page in the management UI; checkout figures "
+                    "from the orders read model."},
 };
 
 static const souk_route_tag tags[] = {
@@ -384,6 +506,10 @@ static const souk_route_tag tags[] = {
     {"sagas", "Every order's saga for operators: its state, and a feed of changes (admins)"},
     {"analytics", "How the shop and the saga are doing (admins)"},
     {"notifications", "What the customer was told about their orders"},
+    {"deadletters", "Dead-letter queues per service: inspect, replay and purge, as souk dlq does "
+                    "(admins)"},
+    {"system", "Queues, exchanges, the choreography's message rates and checkout throughput, for "
+               "watching a load test (admins)"},
 };
 
 const souk_route_tag *souk_route_tags(int *count)

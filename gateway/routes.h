@@ -40,10 +40,15 @@ enum {
     SOUK_QUERY_WAIT = 1 << 3, /* a long poll's seconds */
     SOUK_QUERY_FROM = 1 << 4, /* a window's start */
     SOUK_QUERY_TO = 1 << 5,   /* a window's end */
+    /* where a page of a dead-letter queue starts, within the messages that
+     * are inspected (SOUK_DLQ_SCAN_MAX) */
+    SOUK_QUERY_SCAN_OFFSET = 1 << 6,
+    SOUK_QUERY_REASON = 1 << 7, /* dead letters of one x-souk-error */
+    SOUK_QUERY_WINDOW = 1 << 8, /* the system view's seconds back from now */
     /* wait and version: a long poll for an answer whose version differs
      * from an earlier one's (gateway/longpoll.h) */
-    SOUK_QUERY_CHANGE = 1 << 6,
-    SOUK_QUERY_SAGA_FILTER = 1 << 7, /* q, state, reason, stuck_after of GET /sagas */
+    SOUK_QUERY_CHANGE = 1 << 9,
+    SOUK_QUERY_SAGA_FILTER = 1 << 10, /* q, state, reason, stuck_after of GET /sagas */
     SOUK_QUERY_LAST = SOUK_QUERY_SAGA_FILTER,
 };
 

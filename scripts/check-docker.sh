@@ -7,8 +7,8 @@
 #       per worker type), workers scale (no container_name, no ports), every
 #       service has a healthcheck and waits only on healthy/completed services;
 #   (d) docker/rabbitmq/definitions.json gives each broker user the
-#       permissions `souk-worker --permissions <service>` prints, and
-#       password = user name;
+#       permissions `souk-worker --permissions <service>` prints, the tags
+#       scripts/stack.sh gives it, and password = user name;
 #   (e) docker/Dockerfile builds with README.md's release commands, copies
 #       every source folder the build reads, puts every souk-* program the
 #       compose file runs into the image, and the migrations where the
@@ -256,6 +256,15 @@ for svc in souk-admin gateway "${workers[@]}"; do
         check_fail "definitions.json: user $user missing, or its rabbit_password_hashing_sha256 hash is not of password '$user'"
     fi
     [[ "$svc" == souk-admin ]] && continue
+    # the gateway's admin system view reads the management API as this user
+    want_tags=""
+    [[ "$svc" == gateway ]] && want_tags=management
+    tags="$(jq -r --arg u "$user" '.users[] | select(.name == $u) | .tags' "$definitions")"
+    if [[ "$tags" == "$want_tags" ]]; then
+        check_pass
+    else
+        check_fail "definitions.json: user $user has tags '$tags', not '$want_tags' (as scripts/stack.sh gives it)"
+    fi
     "$worker_bin" --permissions "$svc" >"$tmp/want.$svc" || {
         check_fail "souk-worker --permissions $svc failed"
         continue

@@ -119,6 +119,8 @@ stack_use_profile() {
     export SOUK_TRUSTED_PROXIES="${SOUK_TRUSTED_PROXIES:-127.0.0.1}"
     export SOUK_PSP_URL="http://127.0.0.1:$SOUK_PSP_PORT"
     MGMT_URL="http://127.0.0.1:$SOUK_RABBIT_MGMT_PORT"
+    # the gateway's admin system view reads it (and links to its UI)
+    export SOUK_RABBIT_MGMT_URL="$MGMT_URL"
 }
 
 as_root() {
@@ -406,14 +408,16 @@ mgmt() {
 
 # One broker user per service, allowed only its own queues and exchanges
 # (regexes printed by souk-worker from the topology table), then the whole
-# topology declared once so no early event is unroutable.
+# topology declared once so no early event is unroutable. The gateway's is
+# tagged management: its admin system view reads the management API.
 rabbit_setup() {
     local svc
     load_worker_services
     for svc in gateway "${SOUK_WORKER_SERVICES[@]}"; do
-        local user="souk-$svc" perms
+        local user="souk-$svc" perms tags=""
+        [[ "$svc" == gateway ]] && tags=management
         mapfile -t perms < <("$SOUK_BUILD_DIR/workers/souk-worker" --permissions "$svc")
-        mgmt PUT "/users/$user" -d "{\"password\":\"$user\",\"tags\":\"\"}" >/dev/null
+        mgmt PUT "/users/$user" -d "{\"password\":\"$user\",\"tags\":\"$tags\"}" >/dev/null
         jq -n --arg c "${perms[0]}" --arg w "${perms[1]}" --arg r "${perms[2]}" \
             '{configure:$c, write:$w, read:$r}' |
             mgmt PUT "/permissions/souk/$user" -d @- >/dev/null

@@ -15,7 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "events/topology.h"
-#include "tools/dlq.h"
+#include "events/dlq.h"
 
 #define DEFAULT_COUNT 100
 
@@ -59,78 +59,9 @@ static void list_one(const amqp_message_t *message, const souk_envelope *env, vo
     print_tsv_field(env->error, 1);
 }
 
-static json_object *field_json(const amqp_field_value_t *v);
-
-static json_object *table_json(const amqp_table_t *table)
-{
-    json_object *obj = json_object_new_object();
-    for (int i = 0; i < table->num_entries; i++) {
-        const amqp_table_entry_t *e = &table->entries[i];
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)e->key.len, (const char *)e->key.bytes);
-        json_object_object_add(obj, key, field_json(&e->value));
-    }
-    return obj;
-}
-
-/* A header value as JSON: text as strings, numbers as numbers, tables and
- * arrays nested. */
-static json_object *field_json(const amqp_field_value_t *v)
-{
-    switch (v->kind) {
-    case AMQP_FIELD_KIND_UTF8:
-    case AMQP_FIELD_KIND_BYTES:
-        return json_object_new_string_len(v->value.bytes.bytes, (int)v->value.bytes.len);
-    case AMQP_FIELD_KIND_BOOLEAN: return json_object_new_boolean(v->value.boolean);
-    case AMQP_FIELD_KIND_I8: return json_object_new_int64(v->value.i8);
-    case AMQP_FIELD_KIND_U8: return json_object_new_int64(v->value.u8);
-    case AMQP_FIELD_KIND_I16: return json_object_new_int64(v->value.i16);
-    case AMQP_FIELD_KIND_U16: return json_object_new_int64(v->value.u16);
-    case AMQP_FIELD_KIND_I32: return json_object_new_int64(v->value.i32);
-    case AMQP_FIELD_KIND_U32: return json_object_new_int64(v->value.u32);
-    case AMQP_FIELD_KIND_I64: return json_object_new_int64(v->value.i64);
-    case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP: return json_object_new_uint64(v->value.u64);
-    case AMQP_FIELD_KIND_F32: return json_object_new_double(v->value.f32);
-    case AMQP_FIELD_KIND_F64: return json_object_new_double(v->value.f64);
-    case AMQP_FIELD_KIND_TABLE: return table_json(&v->value.table);
-    case AMQP_FIELD_KIND_ARRAY: {
-        json_object *arr = json_object_new_array();
-        for (int i = 0; i < v->value.array.num_entries; i++)
-            json_object_array_add(arr, field_json(&v->value.array.entries[i]));
-        return arr;
-    }
-    default: return NULL; /* void, decimal: null */
-    }
-}
-
-static json_object *text_or_null(const char *text)
-{
-    return text[0] ? json_object_new_string(text) : NULL;
-}
-
 static void show_one(const amqp_message_t *message, const souk_envelope *env, void *arg)
 {
-    json_object *item = json_object_new_object();
-    json_object_object_add(item, "message_id", text_or_null(env->message_id));
-    json_object_object_add(item, "type", text_or_null(env->type));
-    json_object_object_add(item, "order_id", text_or_null(env->correlation_id));
-    const amqp_basic_properties_t *p = &message->properties;
-    json_object_object_add(item, "headers",
-                           (p->_flags & AMQP_BASIC_HEADERS_FLAG) ? table_json(&p->headers) : NULL);
-    /* the payload as JSON when it is JSON, else as the text it is */
-    json_tokener *tok = json_tokener_new();
-    json_object *payload = json_tokener_parse_ex(tok, env->body, (int)env->body_len);
-    size_t end = json_tokener_get_parse_end(tok);
-    while (end < env->body_len && strchr(" \t\r\n", env->body[end]))
-        end++;
-    if (json_tokener_get_error(tok) != json_tokener_success || end != env->body_len) {
-        json_object_put(payload);
-        payload = json_object_new_string_len(env->body, (int)env->body_len);
-    }
-    json_tokener_free(tok);
-    json_object_object_add(item, "payload", payload);
-    json_object_array_add((json_object *)arg, item);
+    json_object_array_add((json_object *)arg, souk_dlq_message_json(message, env));
 }
 
 /* count from argv, or the default; -1 when not a positive number. */
@@ -148,13 +79,13 @@ static int run(souk_dlq *dlq, const char *action, long count)
     const char *queue = souk_dlq_queue(dlq);
     souk_status st;
     if (strcmp(action, "list") == 0) {
-        long seen;
+        souk_dlq_peek_result peeked;
         printf("MESSAGE_ID\tTYPE\tORDER_ID\tATTEMPTS\tFIRST_FAILURE\tERROR\n");
-        st = souk_dlq_peek(dlq, count, list_one, NULL, &seen);
+        st = souk_dlq_peek(dlq, count, list_one, NULL, &peeked);
     } else if (strcmp(action, "show") == 0) {
-        long seen;
+        souk_dlq_peek_result peeked;
         json_object *all = json_object_new_array();
-        st = souk_dlq_peek(dlq, count, show_one, all, &seen);
+        st = souk_dlq_peek(dlq, count, show_one, all, &peeked);
         if (st == SOUK_OK)
             printf("%s\n", json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
                                                                    JSON_C_TO_STRING_SPACED |
@@ -162,7 +93,8 @@ static int run(souk_dlq *dlq, const char *action, long count)
         json_object_put(all);
     } else if (strcmp(action, "replay") == 0) {
         souk_dlq_replay_result r;
-        st = souk_dlq_replay(dlq, count, &r);
+        souk_dlq_replay_opts opts = {.count = count};
+        st = souk_dlq_replay(dlq, &opts, &r);
         printf("souk: replayed %ld message(s) from %s\n", r.replayed, queue);
         if (r.unroutable > 0)
             fprintf(stderr,

@@ -316,7 +316,8 @@ Test(gateway, an_unreachable_fallback_read_is_503_not_404)
     char cart_env[160], base[64];
     snprintf(cart_env, sizeof cart_env,
              "SOUK_DB_URL_CART=postgresql://127.0.0.1:%d/souk?connect_timeout=2", th_free_port());
-    ts_gateway_with(cart_env, "t-gateway-nocart", base);
+    const char *env[] = {cart_env, NULL};
+    ts_spawn_gateway(env, "t-gateway-nocart", base);
     char url[160];
     char token[2048], auth[2100], order[37];
     ts_customer(token, sizeof token, NULL);

@@ -372,7 +372,8 @@ Test(sagas, an_unreachable_orders_schema_is_503)
     char setting[160], base[64];
     snprintf(setting, sizeof setting,
              "SOUK_DB_URL_ORDERS=postgresql://127.0.0.1:%d/souk?connect_timeout=2", th_free_port());
-    ts_gateway_with(setting, "t-gateway-noorders", base);
+    const char *env[] = {setting, NULL};
+    ts_spawn_gateway(env, "t-gateway-noorders", base);
     json_object *out = NULL;
     cr_assert_eq(ts_call_at(base, "GET", "/sagas", ts_admin(), NULL, NULL, &out), 503, "%s",
                  json_object_to_json_string(out));

@@ -625,7 +625,8 @@ Test(sagatrace, a_long_poll_answers_when_a_hop_lands)
 Test(sagatrace, a_waiting_trace_takes_a_slot_of_the_wait_budget)
 {
     char base[64];
-    ts_gateway_with("SOUK_LONG_POLL_PER_CUSTOMER=1", "t-gateway-onewait", base);
+    const char *env[] = {"SOUK_LONG_POLL_PER_CUSTOMER=1", NULL};
+    ts_spawn_gateway(env, "t-gateway-onewait", base);
     char token[2048], customer[37], order[37];
     ts_customer(token, sizeof token, customer);
     ts_open_order(customer, 20, NULL, order);
@@ -706,7 +707,8 @@ Test(sagatrace, an_unreachable_schema_is_503_never_a_partial_trace)
     snprintf(setting, sizeof setting,
              "SOUK_DB_URL_PAYMENT=postgresql://127.0.0.1:%d/souk?connect_timeout=2",
              th_free_port());
-    ts_gateway_with(setting, "t-gateway-nopayment", base);
+    const char *env[] = {setting, NULL};
+    ts_spawn_gateway(env, "t-gateway-nopayment", base);
     char token[2048], customer[37], order[37], path[128];
     ts_customer(token, sizeof token, customer);
     ts_open_order(customer, 20, NULL, order);

@@ -305,19 +305,6 @@ void ts_get_join(ts_timed_get *get)
     pthread_join(get->thread, NULL);
 }
 
-void ts_gateway_with(const char *setting, const char *log, char base[64])
-{
-    int port = th_free_port();
-    char port_env[64];
-    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
-    const char *env[] = {port_env, setting, NULL};
-    th_spawn(th_binary("gateway/souk-gateway"), NULL, env, log);
-    snprintf(base, 64, "http://127.0.0.1:%d", port);
-    char url[128];
-    snprintf(url, sizeof url, "%s/healthz", base);
-    cr_assert(th_wait_http(url, 200, 15000), "the gateway of %s did not start", log);
-}
-
 void ts_close_order(const char *order_id, const char *reason)
 {
     PGconn *db = th_pg_admin();
@@ -418,4 +405,22 @@ int ts_watch_start(pid_t pid, const char *url, int round)
     th_signal(pid, SIGKILL);
     th_wait_exit(pid, 5000);
     return answers;
+}
+
+void ts_spawn_gateway(const char *const *env, const char *log_name, char base[64])
+{
+    int port = th_free_port();
+    char port_env[64];
+    snprintf(port_env, sizeof port_env, "SOUK_GATEWAY_PORT=%d", port);
+    const char *all[16];
+    int n = 0;
+    all[n++] = port_env;
+    for (const char *const *e = env; e && *e && n < 15; e++)
+        all[n++] = *e;
+    all[n] = NULL;
+    th_spawn(th_binary("gateway/souk-gateway"), NULL, all, log_name);
+    snprintf(base, 64, "http://127.0.0.1:%d", port);
+    char url[96];
+    snprintf(url, sizeof url, "%s/healthz", base);
+    cr_assert(th_wait_http(url, 200, 15000), "the gateway of %s did not start", log_name);
 }

@@ -47,11 +47,6 @@ void ts_get_timed(ts_timed_get *get);
 void ts_get_start(ts_timed_get *get);
 void ts_get_join(ts_timed_get *get);
 
-/* Starts another gateway on the stack with setting ("NAME=value") added to
- * its environment, its output in log; waits for its /healthz and writes
- * its address ("http://127.0.0.1:port") into base. Killed at test end. */
-void ts_gateway_with(const char *setting, const char *log, char base[64]);
-
 /* Ends an order no saga moves (ts_open_order) as its deadline would:
  * CANCELLED with reason, so that the invariants' books close. */
 void ts_close_order(const char *order_id, const char *reason);
@@ -110,6 +105,12 @@ void ts_stock_sold(const char *product, long long sold_want, long long *on_hand,
  *   every order is final (waits up to 30 s for orders in flight);
  *   every DLQ is empty except those named in allowed_dlq (comma list or NULL). */
 void ts_assert_invariants(const char *allowed_dlq);
+
+/* Starts another souk-gateway on the stack, on a free port, with the extra
+ * "NAME=value" settings of env (NULL-terminated; may be NULL), its output
+ * in the log log_name; waits for its /healthz and writes its base URL
+ * ("http://127.0.0.1:<port>") into base. It is killed at the test's end. */
+void ts_spawn_gateway(const char *const *env, const char *log_name, char base[64]);
 
 /* Watches a server start (pid) through url: every answer until url is 200
  * must be a 503 with Retry-After, or no answer yet; never the 404 of a

@@ -73,9 +73,19 @@ Test(topology, service_permissions_cover_only_its_own_resources)
     free(w);
     free(r);
     souk_topology_permissions(SOUK_SERVICE_GATEWAY, &c, &w, &r);
+    cr_assert(matches(c, "CartCheckedOut"));
+    cr_assert_not(matches(c, "OrderCreated"));
+    cr_assert_not(matches(c, "order-service.dlq"));
     cr_assert(matches(w, "CartCheckedOut"));
-    cr_assert_not(matches(w, "OrderCreated"));
+    /* the dead-letter console replays into any event's exchange, reads only DLQs */
+    cr_assert(matches(w, "OrderCreated"));
+    cr_assert_not(matches(w, "amq.default"));
+    cr_assert_not(matches(w, "order-service"));
+    cr_assert(matches(r, "order-service.dlq"));
+    cr_assert(matches(r, "notification-service.dlq"));
     cr_assert_not(matches(r, "order-service"));
+    cr_assert_not(matches(r, "order-service.retry.200ms"));
+    cr_assert_not(matches(r, "order-serviceXdlq"));
     free(c);
     free(w);
     free(r);
