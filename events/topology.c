@@ -53,6 +53,14 @@ static const unsigned publishes[SOUK_SERVICE_COUNT + 1] = {
     [SOUK_SERVICE_GATEWAY] = BIT(CART_CHECKED_OUT),
 };
 
+/* What undoes a step: the deliveries that make a service compensate, and
+ * the events that say it did. */
+static const unsigned compensates_on[SOUK_SERVICE_COUNT + 1] = {
+    [SOUK_SERVICE_PAYMENT] = BIT(SHIPPING_FAILED) | BIT(ORDER_CANCELLED),
+    [SOUK_SERVICE_INVENTORY] = BIT(PAYMENT_FAILED) | BIT(PAYMENT_REFUNDED) | BIT(ORDER_CANCELLED),
+};
+static const unsigned compensation_events = BIT(PAYMENT_REFUNDED) | BIT(STOCK_RELEASED);
+
 const char *souk_event_name(souk_event_type type)
 {
     if ((unsigned)type >= SOUK_EVENT_COUNT)
@@ -95,6 +103,15 @@ int souk_service_publishes(souk_service service, souk_event_type type)
     if ((unsigned)service > SOUK_SERVICE_COUNT || (unsigned)type >= SOUK_EVENT_COUNT)
         return 0;
     return (publishes[service] >> type) & 1u;
+}
+
+int souk_topology_is_compensation(souk_service service, int publish, souk_event_type type)
+{
+    if ((unsigned)service > SOUK_SERVICE_COUNT || (unsigned)type >= SOUK_EVENT_COUNT)
+        return 0;
+    if (publish)
+        return souk_service_publishes(service, type) && ((compensation_events >> type) & 1u);
+    return souk_service_consumes(service, type) && ((compensates_on[service] >> type) & 1u);
 }
 
 void souk_topology_queue_name(souk_service service, char *buf, size_t cap)

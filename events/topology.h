@@ -62,6 +62,16 @@ souk_service souk_service_from_name(const char *name);
 int souk_service_consumes(souk_service service, souk_event_type type);
 int souk_service_publishes(souk_service service, souk_event_type type);
 
+/* The saga's compensations (the refund and the release, and what makes
+ * them): 1 when service consuming type undoes an earlier step (payment
+ * consuming ShippingFailed or OrderCancelled; inventory consuming
+ * PaymentFailed, PaymentRefunded or OrderCancelled), or, with publish, when
+ * service publishing type announces one (PaymentRefunded, StockReleased).
+ * The one place the trace view (gateway/sagatrace.c) marks compensation
+ * hops from; the saga list's "compensating" state (sql/orders/
+ * 009_gateway_sagas.sql) waits for the same two events. */
+int souk_topology_is_compensation(souk_service service, int publish, souk_event_type type);
+
 /* Writes "<service>-service" (the service's queue) into buf. */
 void souk_topology_queue_name(souk_service service, char *buf, size_t cap);
 

@@ -71,13 +71,9 @@ void souk_analytics_summary(souk_request *req)
     const char *params[2] = {from, to};
     PGresult *res = PQexecParams(db, summary_sql, 2, NULL, params, NULL, NULL, 0);
     st = souk_db_result_status(db, res);
-    if (st != SOUK_OK && strncmp(souk_db_sqlstate(res), "22", 2) == 0) {
-        json_object *details = json_object_new_object();
-        json_object_object_add(details, "field", json_object_new_string("from"));
-        souk_http_fail(req, 400, "VALIDATION_FAILED",
-                       "from and to must be ISO 8601 times, e.g. 2026-11-22T10:00:00Z", details);
-    } else if (st != SOUK_OK) {
-        souk_http_fail_status(req, "computing the summary", st);
+    if (st != SOUK_OK) {
+        if (!souk_http_fail_window(req, res))
+            souk_http_fail_status(req, "computing the summary", st);
     } else {
         json_object *body = json_tokener_parse(PQgetvalue(res, 0, 0));
         json_object *window = json_object_new_object();

@@ -85,6 +85,8 @@ souk_gateway *souk_gateway_new(const souk_config *cfg, char *err, size_t errlen)
     gw->cart = souk_dbpool_new(cfg, SOUK_SCHEMA_CART, 0, size);
     gw->orders_read = souk_dbpool_new(cfg, SOUK_SCHEMA_ORDERS, 1, size);
     gw->inventory_read = souk_dbpool_new(cfg, SOUK_SCHEMA_INVENTORY, 1, size);
+    gw->payment_read = souk_dbpool_new(cfg, SOUK_SCHEMA_PAYMENT, 1, size);
+    gw->shipping_read = souk_dbpool_new(cfg, SOUK_SCHEMA_SHIPPING, 1, size);
     gw->analytics_read = souk_dbpool_new(cfg, SOUK_SCHEMA_ANALYTICS, 1, size);
     gw->notification_read = souk_dbpool_new(cfg, SOUK_SCHEMA_NOTIFICATION, 1, size);
     double rps = (double)souk_config_int(cfg, SOUK_CFG_RATE_LIMIT_RPS);
@@ -133,6 +135,8 @@ void souk_gateway_free(souk_gateway *gw)
     souk_dbpool_free(gw->cart);
     souk_dbpool_free(gw->orders_read);
     souk_dbpool_free(gw->inventory_read);
+    souk_dbpool_free(gw->payment_read);
+    souk_dbpool_free(gw->shipping_read);
     souk_dbpool_free(gw->analytics_read);
     souk_dbpool_free(gw->notification_read);
     souk_jwt_keys_free(gw->jwt);

@@ -28,6 +28,8 @@ typedef struct souk_gateway {
     /* other services' read models, as their souk_<schema>_gateway roles */
     souk_dbpool *orders_read;
     souk_dbpool *inventory_read;
+    souk_dbpool *payment_read;  /* journal and publishes only (trace view) */
+    souk_dbpool *shipping_read; /* journal and publishes only (trace view) */
     souk_dbpool *analytics_read;
     souk_dbpool *notification_read;
     souk_jwt_keys *jwt;

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/db.h"
 #include "core/json.h"
 #include "core/jsonschema.h"
 #include "core/log.h"
@@ -300,9 +301,27 @@ const char *souk_http_json_text(json_object *doc, const char *name)
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap)
 {
     const char *qs = req->info->query_string;
-    if (!qs)
+    if (!qs || cap == 0)
         return 0;
-    return mg_get_var(qs, strlen(qs), name, buf, cap) >= 0;
+    /* mg_get_var empties its buffer when the parameter is absent: decode
+     * aside, so that an absent parameter leaves the caller's default */
+    char *value = souk_malloc(cap);
+    int found = mg_get_var(qs, strlen(qs), name, value, cap) >= 0;
+    if (found)
+        memcpy(buf, value, cap);
+    free(value);
+    return found;
+}
+
+int souk_http_fail_window(souk_request *req, PGresult *res)
+{
+    if (strncmp(souk_db_sqlstate(res), "22", 2) != 0)
+        return 0;
+    json_object *details = json_object_new_object();
+    json_object_object_add(details, "field", json_object_new_string("from"));
+    souk_http_fail(req, 400, "VALIDATION_FAILED",
+                   "from and to must be ISO 8601 times, e.g. 2026-11-22T10:00:00Z", details);
+    return 1;
 }
 
 int souk_http_page(souk_request *req, long *limit, long *offset)
@@ -314,9 +333,8 @@ int souk_http_page(souk_request *req, long *limit, long *offset)
     return 0;
 }
 
-void souk_http_respond_page(souk_request *req, PGresult *res,
-                            json_object *(*row_json)(PGresult *, int), long limit, long offset,
-                            int total_column)
+json_object *souk_http_page_body(PGresult *res, json_object *(*row_json)(PGresult *, int),
+                                 long limit, long offset, int total_column)
 {
     json_object *body = json_object_new_object();
     json_object *items = json_object_new_array();
@@ -327,6 +345,14 @@ void souk_http_respond_page(souk_request *req, PGresult *res,
     json_object_object_add(body, "offset", json_object_new_int64(offset));
     long long total = PQntuples(res) ? strtoll(PQgetvalue(res, 0, total_column), NULL, 10) : 0;
     json_object_object_add(body, "total", json_object_new_int64(total));
+    return body;
+}
+
+void souk_http_respond_page(souk_request *req, PGresult *res,
+                            json_object *(*row_json)(PGresult *, int), long limit, long offset,
+                            int total_column)
+{
+    json_object *body = souk_http_page_body(res, row_json, limit, offset, total_column);
     souk_http_respond(req, 200, body);
     json_object_put(body);
 }

@@ -119,6 +119,12 @@ const char *souk_http_header(const souk_request *req, const char *name);
 int souk_http_query_long(souk_request *req, const char *name, long def, long min, long max,
                          long *out);
 
+/* For a query of a window (the query parameters from and to, passed as
+ * timestamptz parameters) that failed with res: answers 400
+ * VALIDATION_FAILED and returns 1 when PostgreSQL refused from or to as
+ * times (SQLSTATE class 22), else returns 0 (another failure). */
+int souk_http_fail_window(souk_request *req, PGresult *res);
+
 #define SOUK_HTTP_PAGE_LIMIT_DEFAULT 20
 #define SOUK_HTTP_PAGE_LIMIT_MAX     100
 #define SOUK_HTTP_PAGE_OFFSET_MAX    10000000
@@ -128,14 +134,20 @@ int souk_http_query_long(souk_request *req, const char *name, long def, long min
  * Returns 0, or -1 after answering 400. */
 int souk_http_page(souk_request *req, long *limit, long *offset);
 
-/* Answers 200 with {"items", "limit", "offset", "total"}: one item per row
- * of res made by row_json, total read from column total_column (a
- * count(*) OVER () of the query). */
+/* A page {"items", "limit", "offset", "total"}: one item per row of res
+ * made by row_json, total read from column total_column (a count(*) OVER
+ * () of the query). Returns a new object. */
+json_object *souk_http_page_body(PGresult *res, json_object *(*row_json)(PGresult *, int),
+                                 long limit, long offset, int total_column)
+    __attribute__((warn_unused_result));
+
+/* Answers 200 with the page souk_http_page_body makes. */
 void souk_http_respond_page(souk_request *req, PGresult *res,
                             json_object *(*row_json)(PGresult *, int), long limit, long offset,
                             int total_column);
 
-/* Copies a query parameter (URL-decoded) into buf; returns 1 when present. */
+/* Copies a query parameter (URL-decoded) into buf; returns 1 when present,
+ * and 0 leaving buf as it was when absent (or longer than cap - 1). */
 int souk_http_query_text(const souk_request *req, const char *name, char *buf, size_t cap);
 
 /* Reason phrase for a status code ("Not Found"). */

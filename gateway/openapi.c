@@ -20,8 +20,10 @@
 #include "core/mem.h"
 #include "events/topology.h"
 #include "gateway/deadletters.h"
+#include "gateway/longpoll.h"
 #include "gateway/orders.h"
 #include "gateway/routes.h"
+#include "gateway/sagas.h"
 #include "gateway/system.h"
 
 static json_object *parse(const char *text)
@@ -99,11 +101,71 @@ static const char *add_schema(json_object *schemas, const char *name)
     return json_object_get_string(json_object_object_get(schema, "title"));
 }
 
-/* A query parameter a route may declare, with the limits its handler applies. */
-static json_object *query_parameter(unsigned bit)
+/* A JSON array of the strings of list (NULL-terminated), for an enum. */
+static void enum_text(const char *const *list, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (const char *const *v = list; *v && n < cap; v++)
+        n += (size_t)snprintf(out + n, cap - n, "%s\"%s\"", v == list ? "" : ",", *v);
+    if (n < cap)
+        snprintf(out + n, cap - n, "]");
+}
+
+/* The query parameters of the saga list's filter. */
+static void add_saga_filter(json_object *params)
+{
+    char text[900], states[200], reasons[200];
+    json_object_array_add(
+        params, parse("{\"name\":\"q\",\"in\":\"query\",\"description\":\"only the saga "
+                      "of this order id or trace id, or those of this customer e-mail (either "
+                      "case)\",\"schema\":{\"type\":\"string\",\"maxLength\":255}}"));
+    enum_text(souk_sagas_states, states, sizeof states);
+    snprintf(text, sizeof text,
+             "{\"name\":\"state\",\"in\":\"query\",\"description\":\"only sagas in this "
+             "state (stuck: not final and no hop for stuck_after seconds)\",\"schema\":{"
+             "\"type\":\"string\",\"enum\":%s}}",
+             states);
+    json_object_array_add(params, parse(text));
+    enum_text(souk_sagas_cancel_reasons, reasons, sizeof reasons);
+    snprintf(text, sizeof text,
+             "{\"name\":\"reason\",\"in\":\"query\",\"description\":\"only orders "
+             "cancelled for this reason (with state=cancelled, or compensating)\",\"schema\":{"
+             "\"type\":\"string\",\"enum\":%s}}",
+             reasons);
+    json_object_array_add(params, parse(text));
+    snprintf(text, sizeof text,
+             "{\"name\":\"stuck_after\",\"in\":\"query\",\"description\":\"seconds "
+             "without a hop after which an unfinished saga is stuck\",\"schema\":{\"type\":"
+             "\"integer\",\"minimum\":1,\"maximum\":%d,\"default\":%d}}",
+             SOUK_SAGAS_STUCK_AFTER_MAX_S, SOUK_SAGAS_STUCK_AFTER_DEFAULT_S);
+    json_object_array_add(params, parse(text));
+}
+
+/* The query parameters of a versioned long poll. */
+static void add_change_wait(json_object *params)
+{
+    char text[600];
+    snprintf(text, sizeof text,
+             "{\"name\":\"wait\",\"in\":\"query\",\"description\":\"with version: "
+             "seconds to wait for an answer whose version differs from it before answering "
+             "(0: answer at once)\",\"schema\":{\"type\":\"integer\",\"minimum\":0,"
+             "\"maximum\":%d,\"default\":0}}",
+             SOUK_LONGPOLL_WAIT_MAX_S);
+    json_object_array_add(params, parse(text));
+    json_object_array_add(
+        params, parse("{\"name\":\"version\",\"in\":\"query\",\"description\":\"the "
+                      "version of an earlier answer (with wait: answer once it changed)\","
+                      "\"schema\":{\"type\":\"string\"}}"));
+}
+
+/* Adds the query parameters a route may declare with bit, with the limits
+ * its handler applies. */
+static void add_query_parameters(json_object *params, unsigned bit)
 {
     char text[600];
     switch (bit) {
+    case SOUK_QUERY_CHANGE: add_change_wait(params); return;
+    case SOUK_QUERY_SAGA_FILTER: add_saga_filter(params); return;
     case SOUK_QUERY_LIMIT:
         snprintf(text, sizeof text,
                  "{\"name\":\"limit\",\"in\":\"query\",\"description\":\"how many to "
@@ -164,7 +226,7 @@ static json_object *query_parameter(unsigned bit)
         break;
     default: souk_assert(!"an undocumented query parameter");
     }
-    return parse(text);
+    json_object_array_add(params, parse(text));
 }
 
 /* The schema of a path parameter: ids are UUIDs, but for a service (one of
@@ -198,7 +260,7 @@ static json_object *parameters(const souk_route *r)
     }
     for (unsigned bit = 1; bit <= SOUK_QUERY_LAST; bit <<= 1)
         if (r->query & bit)
-            json_object_array_add(params, query_parameter(bit));
+            add_query_parameters(params, bit);
     if (r->headers & SOUK_HEADER_IDEMPOTENCY_KEY)
         json_object_array_add(params, ref_to("parameters", "IdempotencyKey"));
     json_object_array_add(params, ref_to("parameters", "RequestId"));

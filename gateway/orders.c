@@ -9,8 +9,8 @@
 #include "core/db.h"
 #include "core/uuid.h"
 #include "events/envelope.h"
+#include "gateway/longpoll.h"
 #include "gateway/orderwatch.h"
-#include "gateway/waitbudget.h"
 
 #define ORDER_COLUMNS                                                                              \
     "o.id, o.customer_id, o.status, o.cancel_reason, o.cancel_detail, o.currency, "                \
@@ -89,14 +89,8 @@ void souk_orders_list(souk_request *req)
     souk_dbpool_release(req->gw->orders_read, db);
 }
 
-/* The placeholder of a checkout the gateway accepted but the order service
- * has not created yet (its CartCheckedOut is on the way): SOUK_OK with a
- * new *out, SOUK_ENOTFOUND when the caller has no such checkout, or the
- * failure to find out (an outage is never answered as "no such order"). */
-static souk_status accepted_not_yet_created(souk_request *req, const char *order_id,
-                                            json_object **out)
+souk_status souk_orders_checkout_time(souk_request *req, const char *order_id, char created_at[32])
 {
-    *out = NULL;
     souk_status st;
     PGconn *db = souk_dbpool_acquire(req->gw->cart, &st);
     if (!db)
@@ -111,25 +105,38 @@ static souk_status accepted_not_yet_created(souk_request *req, const char *order
     st = souk_db_result_status(db, res);
     if (st == SOUK_OK && PQntuples(res) != 1)
         st = SOUK_ENOTFOUND;
-    if (st == SOUK_OK) {
-        json_object *body = json_object_new_object();
-        json_object_object_add(body, "id", json_object_new_string(order_id));
-        json_object_object_add(body, "status", json_object_new_string("PENDING"));
-        json_object_object_add(body, "cancel_reason", NULL);
-        json_object_object_add(body, "lines", json_object_new_array());
-        json_object_object_add(body, "created_at", json_object_new_string(PQgetvalue(res, 0, 0)));
-        json_object_object_add(
-            body, "note", json_object_new_string("accepted; the order service is creating it"));
-        *out = body;
-    }
+    if (st == SOUK_OK)
+        snprintf(created_at, 32, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     souk_dbpool_release(req->gw->cart, db);
     return st;
 }
 
-/* The common start of the order endpoints: an order id that can exist.
- * Returns 1, or 0 after answering. */
-static int open_order(souk_request *req)
+/* The placeholder of a checkout the gateway accepted but the order service
+ * has not created yet (its CartCheckedOut is on the way): SOUK_OK with a
+ * new *out, SOUK_ENOTFOUND when the caller has no such checkout, or the
+ * failure to find out (an outage is never answered as "no such order"). */
+static souk_status accepted_not_yet_created(souk_request *req, const char *order_id,
+                                            json_object **out)
+{
+    *out = NULL;
+    char created_at[32];
+    souk_status st = souk_orders_checkout_time(req, order_id, created_at);
+    if (st != SOUK_OK)
+        return st;
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "id", json_object_new_string(order_id));
+    json_object_object_add(body, "status", json_object_new_string("PENDING"));
+    json_object_object_add(body, "cancel_reason", NULL);
+    json_object_object_add(body, "lines", json_object_new_array());
+    json_object_object_add(body, "created_at", json_object_new_string(created_at));
+    json_object_object_add(body, "note",
+                           json_object_new_string("accepted; the order service is creating it"));
+    *out = body;
+    return SOUK_OK;
+}
+
+int souk_orders_open(souk_request *req)
 {
     if (!souk_uuid_valid(req->params[0])) {
         souk_http_fail(req, 404, "NOT_FOUND", "no such order", NULL);
@@ -215,39 +222,18 @@ static int is_final(json_object *order)
     return !status || strcmp(status, "COMPLETED") == 0 || strcmp(status, "CANCELLED") == 0;
 }
 
-/* Takes one of the caller's waiting slots; answers 429 and returns 0 when
- * it holds its share, or when the gateway's waiting share is taken. A wait
- * refused costs the caller a retry, never other clients their threads. */
-static int take_wait_slot(souk_request *req)
-{
-    souk_wait_grant grant = souk_waitbudget_take(req->gw->waits, req->claims.sub);
-    if (grant == SOUK_WAIT_GRANTED)
-        return 1;
-    souk_http_add_header(req, "Retry-After", "1");
-    if (grant == SOUK_WAIT_OVER_CUSTOMER)
-        souk_http_fail(req, 429, "TOO_MANY_WAITS",
-                       "you hold as many waiting requests as one customer may; retry "
-                       "without wait, or when one has ended",
-                       NULL);
-    else
-        souk_http_fail(req, 429, "TOO_MANY_WAITS",
-                       "the gateway holds as many waiting requests as it may; see Retry-After",
-                       NULL);
-    return 0;
-}
-
 /* GET /orders/{id}[?wait=S]: with wait, a long poll that answers as soon as
  * the order reaches a final state (COMPLETED or CANCELLED), or after S
  * seconds with the order as it is then. */
 void souk_orders_get(souk_request *req)
 {
     const char *id = req->params[0];
-    if (!open_order(req))
+    if (!souk_orders_open(req))
         return;
     long wait_s = 0;
     if (souk_http_query_long(req, "wait", 0, 0, SOUK_ORDERS_WAIT_MAX_S, &wait_s) < 0)
         return;
-    if (wait_s > 0 && !take_wait_slot(req))
+    if (wait_s > 0 && !souk_longpoll_take(req))
         return;
     souk_orderwatch_waiter waiter;
     if (wait_s > 0)
@@ -270,14 +256,14 @@ void souk_orders_get(souk_request *req)
     json_object_put(order);
     if (wait_s > 0) {
         souk_orderwatch_leave(req->gw->orders_watch, &waiter);
-        souk_waitbudget_give(req->gw->waits, req->claims.sub);
+        souk_longpoll_give(req);
     }
 }
 
 void souk_orders_events(souk_request *req)
 {
     const char *id = req->params[0];
-    if (!open_order(req))
+    if (!souk_orders_open(req))
         return;
     PGconn *db = orders_db(req);
     if (!db)

@@ -80,6 +80,14 @@ void souk_orderwatch_shutdown(souk_orderwatch *watch)
     pthread_mutex_unlock(&watch->lock);
 }
 
+int souk_orderwatch_stopping(souk_orderwatch *watch)
+{
+    pthread_mutex_lock(&watch->lock);
+    int stopping = watch->shutting_down;
+    pthread_mutex_unlock(&watch->lock);
+    return stopping;
+}
+
 void souk_orderwatch_free(souk_orderwatch *watch)
 {
     if (!watch)

@@ -31,6 +31,10 @@ souk_orderwatch *souk_orderwatch_new(const souk_config *cfg) __attribute__((warn
  * server stop is not held up by long polls. */
 void souk_orderwatch_shutdown(souk_orderwatch *watch);
 
+/* 1 once souk_orderwatch_shutdown was called: a request waiting on
+ * something else (gateway/longpoll.h) answers now. */
+int souk_orderwatch_stopping(souk_orderwatch *watch);
+
 /* Stops the listener and frees watch; no waiter may remain. NULL is ignored. */
 void souk_orderwatch_free(souk_orderwatch *watch);
 

@@ -12,6 +12,8 @@
 #include "gateway/inventory.h"
 #include "gateway/openapi.h"
 #include "gateway/orders.h"
+#include "gateway/sagas.h"
+#include "gateway/sagatrace.h"
 #include "gateway/static.h"
 #include "gateway/system.h"
 
@@ -296,6 +298,60 @@ static const souk_route routes[] = {
      .tag = "orders",
      .summary = "The order's timeline: each event, when, from which service"},
     {.method = "GET",
+     .pattern = "/orders/:id/trace",
+     .fn = souk_sagatrace_get,
+     .access = SOUK_ACCESS_USER,
+     .success = 200,
+     .response = "order_trace",
+     .query = SOUK_QUERY_CHANGE,
+     .errors = {{400, "VALIDATION_FAILED: wait is out of range"},
+                {404, "NOT_FOUND: no such order (another customer's order answers the same)"},
+                {429, "TOO_MANY_WAITS: the caller, or the gateway, holds as many waiting "
+                      "requests as it may (Retry-After; the trace can be read without wait)"}},
+     .operation_id = "getOrderTrace",
+     .tag = "orders",
+     .summary = "Every hop of the order's saga in time order: each publish and each delivery "
+                "with its outcome, trace and span ids, queue wait and handler time, "
+                "compensations marked; with wait=S and version, a long poll answering when a "
+                "hop lands or changes",
+     .description =
+         "A hop is a message a service published (kind publish: written to its outbox, "
+         "published by the relay, confirmed by the broker; outcome pending until confirmed) or "
+         "a delivery a service settled (kind consume: outcome handled, duplicate, "
+         "retry_scheduled with attempt and retry_delay_ms, dead_lettered with reason, or "
+         "replayed from a dead-letter queue). Compensations are the refund and the release, "
+         "the deliveries that make them (payment consuming ShippingFailed or OrderCancelled, "
+         "inventory consuming PaymentFailed, PaymentRefunded or OrderCancelled) and their "
+         "events (PaymentRefunded, StockReleased). Each consume hop's parent_span_id is the "
+         "span_id of the publish of its message; each publish's parent_span_id is the span of "
+         "the delivery (or, for CartCheckedOut, the HTTP request) that caused it."},
+    {.method = "GET",
+     .pattern = "/sagas",
+     .fn = souk_sagas_list,
+     .access = SOUK_ACCESS_ADMIN,
+     .success = 200,
+     .response = "saga_page",
+     .query = SOUK_QUERY_PAGE | SOUK_QUERY_SAGA_FILTER | SOUK_QUERY_FROM | SOUK_QUERY_TO |
+              SOUK_QUERY_CHANGE,
+     .errors = {{400, "VALIDATION_FAILED: limit, offset, stuck_after or wait is out of range, "
+                      "state or reason is not one of its values, or from or to is not an ISO "
+                      "8601 time"},
+                {429, "TOO_MANY_WAITS: the caller, or the gateway, holds as many waiting "
+                      "requests as it may (Retry-After; the list can be read without wait)"}},
+     .operation_id = "listSagas",
+     .tag = "sagas",
+     .summary = "Every order's saga, newest first: search q (order id, customer e-mail or "
+                "trace id), state, reason, from, to, paged; with wait=S and version, a feed "
+                "answering when the page changes",
+     .description =
+         "A saga is compensating when a step failed (PaymentFailed, ShippingFailed, or the "
+         "deadline cancelled the order) and a compensation it calls for (the release of its "
+         "reservation, the refund of its charge) is not recorded yet; stuck when it is not "
+         "final and the order service recorded no hop for stuck_after seconds; in_flight "
+         "otherwise until it is completed or cancelled. hops and last_hop_at count what the "
+         "order service recorded: the deliveries it settled and the events it published (it "
+         "hears every step of its orders; GET /orders/{id}/trace has every service's)."},
+    {.method = "GET",
      .pattern = "/analytics/summary",
      .fn = souk_analytics_summary,
      .access = SOUK_ACCESS_ADMIN,
@@ -495,6 +551,7 @@ static const souk_route_tag tags[] = {
     {"checkout", "Starting an order's saga, from the cart or directly (idempotent on "
                  "Idempotency-Key)"},
     {"orders", "Orders as the saga moves them, their timelines, and a long poll"},
+    {"sagas", "Every order's saga for operators: its state, and a feed of changes (admins)"},
     {"analytics", "How the shop and the saga are doing (admins)"},
     {"notifications", "What the customer was told about their orders"},
     {"deadletters", "Dead-letter queues per service: inspect, replay and purge, as souk dlq does "

@@ -45,7 +45,11 @@ enum {
     SOUK_QUERY_SCAN_OFFSET = 1 << 6,
     SOUK_QUERY_REASON = 1 << 7, /* dead letters of one x-souk-error */
     SOUK_QUERY_WINDOW = 1 << 8, /* the system view's seconds back from now */
-    SOUK_QUERY_LAST = SOUK_QUERY_WINDOW,
+    /* wait and version: a long poll for an answer whose version differs
+     * from an earlier one's (gateway/longpoll.h) */
+    SOUK_QUERY_CHANGE = 1 << 9,
+    SOUK_QUERY_SAGA_FILTER = 1 << 10, /* q, state, reason, stuck_after of GET /sagas */
+    SOUK_QUERY_LAST = SOUK_QUERY_SAGA_FILTER,
 };
 
 /* The headers a route reads or sets besides those every route has

@@ -26,62 +26,6 @@ TestSuite(tracing, .timeout = 120);
 
 #define CALLER_SPAN "00f067aa0ba902b7"
 
-/* The value of the answer's header name (static buffer), or NULL. */
-static const char *answer_header(const char *head, const char *name)
-{
-    static char value[256];
-    size_t len = strlen(name);
-    for (const char *line = head; line && *line; line = strchr(line, '\n')) {
-        if (*line == '\n')
-            line++;
-        if (strncasecmp(line, name, len) == 0 && line[len] == ':') {
-            const char *v = line + len + 1;
-            while (*v == ' ')
-                v++;
-            size_t n = strcspn(v, "\r\n");
-            snprintf(value, sizeof value, "%.*s", (int)n, v);
-            return value;
-        }
-    }
-    return NULL;
-}
-
-/* Sends a request through the front with extra headers; returns the status
- * and the answer's traceparent in tp ("" when it has none). */
-static long call_traced(const char *method, const char *path, const char *token, const char *body,
-                        const char *traceparent, const char *tracestate, char tp[64],
-                        json_object **out)
-{
-    char url[512], auth[2100], parent[160], state[160];
-    snprintf(url, sizeof url, "%s%s", getenv("SOUK_TEST_GATEWAY_URL"), path);
-    const char *headers[6];
-    int n = 0;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (body)
-        headers[n++] = "Content-Type: application/json";
-    if (traceparent) {
-        snprintf(parent, sizeof parent, "traceparent: %s", traceparent);
-        headers[n++] = parent;
-    }
-    if (tracestate) {
-        snprintf(state, sizeof state, "tracestate: %s", tracestate);
-        headers[n++] = state;
-    }
-    headers[n] = NULL;
-    char *response = NULL, *head = NULL;
-    long status = th_http_headers(method, url, body, headers, &response, &head);
-    const char *value = head ? answer_header(head, "traceparent") : NULL;
-    snprintf(tp, 64, "%.63s", value ? value : "");
-    if (out)
-        *out = response && response[0] ? json_tokener_parse(response) : NULL;
-    free(response);
-    free(head);
-    return status;
-}
-
 /* A new trace id as 32 hex characters. */
 static void new_trace_id(char out[33])
 {
@@ -95,7 +39,7 @@ Test(tracing, every_answer_carries_the_traceparent_of_the_gateway_s_span)
     char trace[33], sent[64], tp[64];
     new_trace_id(trace);
     snprintf(sent, sizeof sent, "00-%s-%s-01", trace, CALLER_SPAN);
-    cr_assert_eq(call_traced("GET", "/healthz", NULL, NULL, sent, "souk-test=1", tp, NULL), 200);
+    cr_assert_eq(ts_call_traced("GET", "/healthz", NULL, NULL, sent, "souk-test=1", tp, NULL), 200);
     souk_trace_ctx got;
     cr_assert_eq(souk_trace_parse(tp, NULL, &got), 0, "no valid traceparent: '%s'", tp);
     cr_assert_eq(strncmp(tp, sent, 36), 0, "the caller's trace goes on: sent %s, got %s", sent, tp);
@@ -104,7 +48,7 @@ Test(tracing, every_answer_carries_the_traceparent_of_the_gateway_s_span)
     cr_assert_str_eq(tp + 52, "-01", "the caller's flags are kept");
 
     /* an error answer carries it too */
-    cr_assert_eq(call_traced("GET", "/no/such/path", NULL, NULL, sent, NULL, tp, NULL), 404);
+    cr_assert_eq(ts_call_traced("GET", "/no/such/path", NULL, NULL, sent, NULL, tp, NULL), 404);
     cr_assert_eq(strncmp(tp, sent, 36), 0, "%s", tp);
 
     /* without a traceparent, or with an invalid one, the gateway starts a trace */
@@ -119,7 +63,8 @@ Test(tracing, every_answer_carries_the_traceparent_of_the_gateway_s_span)
     };
     char seen[sizeof invalid / sizeof invalid[0]][64];
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
-        cr_assert_eq(call_traced("GET", "/healthz", NULL, NULL, invalid[i], NULL, tp, NULL), 200);
+        cr_assert_eq(ts_call_traced("GET", "/healthz", NULL, NULL, invalid[i], NULL, tp, NULL),
+                     200);
         cr_assert_eq(souk_trace_parse(tp, NULL, &got), 0, "for '%s': '%s'",
                      invalid[i] ? invalid[i] : "(none)", tp);
         cr_assert_neq(strncmp(tp + 3, "4bf92f3577b34da6a3ce929d0e0e4736", 32), 0,
@@ -294,7 +239,7 @@ Test(tracing, one_checkout_s_spans_form_one_tree_along_the_saga)
              "\"postal_code\":\"40000\",\"country\":\"MA\"},\"payment_token\":\"tok_approve\"}",
              product);
     json_object *accepted = NULL;
-    cr_assert_eq(call_traced("POST", "/orders", token, body, sent, "souk-test=1", tp, &accepted),
+    cr_assert_eq(ts_call_traced("POST", "/orders", token, body, sent, "souk-test=1", tp, &accepted),
                  202);
     cr_assert_eq(strncmp(tp, sent, 36), 0, "the answer's traceparent: %s", tp);
     char order[37];

@@ -53,3 +53,17 @@ json_object *th_event_payload(const char *type, const char *order_id)
     json_object_object_add(payload, "order_id", json_object_new_string(order_id));
     return payload;
 }
+
+void th_publish_event(const char *type, const char *order_id, const char *traceparent,
+                      char message_id[37])
+{
+    json_object *payload = th_event_payload(type, order_id);
+    souk_envelope env = th_envelope(
+        order_id, type, json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+    if (traceparent)
+        snprintf(env.traceparent, sizeof env.traceparent, "%s", traceparent);
+    th_publish(type, "", &env);
+    if (message_id)
+        snprintf(message_id, 37, "%.36s", env.message_id);
+    json_object_put(payload);
+}

@@ -21,4 +21,10 @@ void th_publish(const char *exchange, const char *routing_key, const souk_envelo
  * set to order_id (the caller puts it). */
 json_object *th_event_payload(const char *type, const char *order_id);
 
+/* Publishes the sample payload of type (th_event_payload) for order_id to
+ * the exchange of type, as a saga's service would, in the trace of
+ * traceparent (NULL: none); message_id (when not NULL) gets its id. */
+void th_publish_event(const char *type, const char *order_id, const char *traceparent,
+                      char message_id[37]);
+
 #endif

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/clock.h"
 #include "core/uuid.h"
 #include "events/envelope.h"
 #include "tests/support/harness.h"
@@ -46,6 +48,59 @@ long ts_call(const char *method, const char *path, const char *token, const char
              json_object **out)
 {
     return ts_call_h(method, path, token, body, NULL, out);
+}
+
+/* The value of the answer's header name (static buffer), or NULL. */
+static const char *answer_header(const char *head, const char *name)
+{
+    static char value[256];
+    size_t len = strlen(name);
+    for (const char *line = head; line && *line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (strncasecmp(line, name, len) == 0 && line[len] == ':') {
+            const char *v = line + len + 1;
+            while (*v == ' ')
+                v++;
+            size_t n = strcspn(v, "\r\n");
+            snprintf(value, sizeof value, "%.*s", (int)n, v);
+            return value;
+        }
+    }
+    return NULL;
+}
+
+long ts_call_traced(const char *method, const char *path, const char *token, const char *body,
+                    const char *traceparent, const char *tracestate, char tp[64], json_object **out)
+{
+    char url[512], auth[2100], parent[160], state[160];
+    snprintf(url, sizeof url, "%s%s", getenv("SOUK_TEST_GATEWAY_URL"), path);
+    const char *headers[6];
+    int n = 0;
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        headers[n++] = auth;
+    }
+    if (body)
+        headers[n++] = "Content-Type: application/json";
+    if (traceparent) {
+        snprintf(parent, sizeof parent, "traceparent: %s", traceparent);
+        headers[n++] = parent;
+    }
+    if (tracestate) {
+        snprintf(state, sizeof state, "tracestate: %s", tracestate);
+        headers[n++] = state;
+    }
+    headers[n] = NULL;
+    char *response = NULL, *head = NULL;
+    long status = th_http_headers(method, url, body, headers, &response, &head);
+    const char *value = head ? answer_header(head, "traceparent") : NULL;
+    snprintf(tp, 64, "%.63s", value ? value : "");
+    if (out)
+        *out = response && response[0] ? json_tokener_parse(response) : NULL;
+    free(response);
+    free(head);
+    return status;
 }
 
 static const char *str(json_object *o, const char *key)
@@ -121,8 +176,10 @@ void ts_product(long long price_minor, int on_hand, char id[37])
     cr_assert_eq(ts_call("PUT", path, ts_admin(), body, NULL), 200);
 }
 
-void ts_order_items(const char *token, const char *items, const char *country, const char *card,
-                    char order_id[37])
+/* POST /orders of items, with traceparent when not NULL (then answer_tp
+ * gets the answer's). */
+static void order_items(const char *token, const char *items, const char *country, const char *card,
+                        const char *traceparent, char answer_tp[64], char order_id[37])
 {
     char body[2048];
     snprintf(body, sizeof body,
@@ -131,10 +188,26 @@ void ts_order_items(const char *token, const char *items, const char *country, c
              "\"postal_code\":\"40000\",\"country\":\"%s\"},\"payment_token\":\"%s\"}",
              items, country, card);
     json_object *out = NULL;
-    long st = ts_call("POST", "/orders", token, body, &out);
+    long st = traceparent ? ts_call_traced("POST", "/orders", token, body, traceparent, NULL,
+                                           answer_tp, &out)
+                          : ts_call("POST", "/orders", token, body, &out);
     cr_assert_eq(st, 202, "order not accepted: %ld", st);
     snprintf(order_id, 37, "%s", str(out, "order_id"));
     json_object_put(out);
+}
+
+void ts_order_items(const char *token, const char *items, const char *country, const char *card,
+                    char order_id[37])
+{
+    order_items(token, items, country, card, NULL, NULL, order_id);
+}
+
+void ts_order_traced(const char *token, const char *product, const char *country, const char *card,
+                     const char *traceparent, char answer_tp[64], char order_id[37])
+{
+    char items[128];
+    snprintf(items, sizeof items, "[{\"product_id\":\"%s\",\"quantity\":1}]", product);
+    order_items(token, items, country, card, traceparent, answer_tp, order_id);
 }
 
 void ts_order(const char *token, const char *product, int quantity, const char *country,
@@ -204,6 +277,45 @@ static long dlq_messages(const char *name, long listed)
         json_object_put(q);
     }
     return listed;
+}
+
+static void *timed_get_main(void *arg)
+{
+    ts_timed_get *get = arg;
+    double start = souk_monotonic_seconds();
+    get->answer = NULL;
+    get->status = ts_call_at(get->base ? get->base : getenv("SOUK_TEST_GATEWAY_URL"), "GET",
+                             get->path, get->token, NULL, NULL, &get->answer);
+    get->seconds = souk_monotonic_seconds() - start;
+    return NULL;
+}
+
+void ts_get_timed(ts_timed_get *get)
+{
+    timed_get_main(get);
+}
+
+void ts_get_start(ts_timed_get *get)
+{
+    cr_assert_eq(pthread_create(&get->thread, NULL, timed_get_main, get), 0);
+}
+
+void ts_get_join(ts_timed_get *get)
+{
+    pthread_join(get->thread, NULL);
+}
+
+void ts_close_order(const char *order_id, const char *reason)
+{
+    PGconn *db = th_pg_admin();
+    const char *params[2] = {order_id, reason};
+    PGresult *res = PQexecParams(db,
+                                 "UPDATE orders.orders SET status = 'CANCELLED', cancel_reason = "
+                                 "$2, updated_at = now() WHERE id = $1::uuid",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(db);
 }
 
 void ts_open_order(const char *customer_id, int deadline_s, const char *email, char id[37])

@@ -5,6 +5,7 @@
 #define SOUK_TESTS_SHOP_H
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* A JSON request to the gateway. body may be NULL; token may be NULL.
@@ -20,6 +21,35 @@ long ts_call_h(const char *method, const char *path, const char *token, const ch
  * started itself. */
 long ts_call_at(const char *base, const char *method, const char *path, const char *token,
                 const char *body, const char *const *headers, json_object **out);
+
+/* A request through the front with traceparent and tracestate (either may
+ * be NULL); returns the status and the answer's traceparent in tp ("" when
+ * it has none). */
+long ts_call_traced(const char *method, const char *path, const char *token, const char *body,
+                    const char *traceparent, const char *tracestate, char tp[64],
+                    json_object **out);
+
+/* A GET through the front (or base), timed, that may run on a thread of its own (a
+ * long poll the test acts beside): set path and token, then call
+ * ts_get_timed, or ts_get_start and later ts_get_join. Afterwards status,
+ * the answer (the caller puts it) and the seconds it took are set. */
+typedef struct ts_timed_get {
+    char path[600];
+    const char *token;
+    const char *base; /* a gateway ("http://host:port"), or NULL: the stack's front */
+    long status;
+    double seconds;
+    json_object *answer;
+    pthread_t thread;
+} ts_timed_get;
+
+void ts_get_timed(ts_timed_get *get);
+void ts_get_start(ts_timed_get *get);
+void ts_get_join(ts_timed_get *get);
+
+/* Ends an order no saga moves (ts_open_order) as its deadline would:
+ * CANCELLED with reason, so that the invariants' books close. */
+void ts_close_order(const char *order_id, const char *reason);
 
 /* The admin's token (static buffer). */
 const char *ts_admin(void);
@@ -47,6 +77,12 @@ void ts_order_items(const char *token, const char *items, const char *country, c
  * order id. country is the shipping country ("MA"), token the card token. */
 void ts_order(const char *token, const char *product, int quantity, const char *country,
               const char *card, char order_id[37]);
+
+/* Orders one unit of product like ts_order, continuing the trace of
+ * traceparent; answer_tp gets the answer's traceparent (the gateway's span
+ * of the request). */
+void ts_order_traced(const char *token, const char *product, const char *country, const char *card,
+                     const char *traceparent, char answer_tp[64], char order_id[37]);
 
 /* Polls the order until COMPLETED or CANCELLED (at most timeout_ms); writes
  * the final status and reason ("" when none). Returns 1 when final. */

@@ -100,3 +100,36 @@ Test(topology, service_names_round_trip_and_unknown_is_refused)
     souk_topology_queue_name(SOUK_SERVICE_PAYMENT, q, sizeof q);
     cr_assert_str_eq(q, "payment-service");
 }
+
+/* The refund and the release, and the deliveries that cause them, are the
+ * compensations; the step they undo and the cancel itself are not. */
+Test(topology, compensations_are_the_refund_the_release_and_what_causes_them)
+{
+    cr_assert(souk_topology_is_compensation(SOUK_SERVICE_PAYMENT, 0, SOUK_EVENT_SHIPPING_FAILED));
+    cr_assert(souk_topology_is_compensation(SOUK_SERVICE_PAYMENT, 0, SOUK_EVENT_ORDER_CANCELLED));
+    cr_assert(souk_topology_is_compensation(SOUK_SERVICE_INVENTORY, 0, SOUK_EVENT_PAYMENT_FAILED));
+    cr_assert(
+        souk_topology_is_compensation(SOUK_SERVICE_INVENTORY, 0, SOUK_EVENT_PAYMENT_REFUNDED));
+    cr_assert(souk_topology_is_compensation(SOUK_SERVICE_INVENTORY, 0, SOUK_EVENT_ORDER_CANCELLED));
+    cr_assert(souk_topology_is_compensation(SOUK_SERVICE_PAYMENT, 1, SOUK_EVENT_PAYMENT_REFUNDED));
+    cr_assert(souk_topology_is_compensation(SOUK_SERVICE_INVENTORY, 1, SOUK_EVENT_STOCK_RELEASED));
+    /* hearing of a compensation is not making one */
+    cr_assert_not(
+        souk_topology_is_compensation(SOUK_SERVICE_ORDER, 0, SOUK_EVENT_PAYMENT_REFUNDED));
+    cr_assert_not(
+        souk_topology_is_compensation(SOUK_SERVICE_ANALYTICS, 0, SOUK_EVENT_SHIPPING_FAILED));
+    cr_assert_not(souk_topology_is_compensation(SOUK_SERVICE_ORDER, 0, SOUK_EVENT_STOCK_RELEASED));
+    /* the failures themselves and the forward steps */
+    cr_assert_not(
+        souk_topology_is_compensation(SOUK_SERVICE_SHIPPING, 1, SOUK_EVENT_SHIPPING_FAILED));
+    cr_assert_not(souk_topology_is_compensation(SOUK_SERVICE_ORDER, 1, SOUK_EVENT_ORDER_CANCELLED));
+    cr_assert_not(
+        souk_topology_is_compensation(SOUK_SERVICE_INVENTORY, 0, SOUK_EVENT_ORDER_CREATED));
+    cr_assert_not(
+        souk_topology_is_compensation(SOUK_SERVICE_PAYMENT, 1, SOUK_EVENT_PAYMENT_SUCCEEDED));
+    /* only what a service really publishes or consumes */
+    cr_assert_not(souk_topology_is_compensation(SOUK_SERVICE_ORDER, 1, SOUK_EVENT_STOCK_RELEASED));
+    cr_assert_not(
+        souk_topology_is_compensation(SOUK_SERVICE_UNKNOWN, 0, SOUK_EVENT_PAYMENT_FAILED));
+    cr_assert_not(souk_topology_is_compensation(SOUK_SERVICE_INVENTORY, 0, SOUK_EVENT_UNKNOWN));
+}
