@@ -117,6 +117,7 @@ export async function inBrowser(
 export async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   // a full page is drawn from its top, where the sticky header belongs
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(0, 0); // no row left highlighted by the pointer
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage, animations: "disabled" });
 }
 
@@ -183,11 +184,4 @@ export async function customer(name = "Test Customer"): Promise<{ email: string;
   const { data, response } = await api.POST("/auth/register", { body: { email, password, name } });
   assert.ok(data, `register: ${response.status}`);
   return { email, password, token: data.access_token };
-}
-
-/** Whether the stack's gateway serves the trace API (its document says). */
-export async function hasTraceApi(): Promise<boolean> {
-  const { data } = await api.GET("/openapi.json");
-  const doc = data as unknown as { paths?: Record<string, unknown> } | undefined;
-  return !!doc?.paths?.["/orders/{id}/trace"];
 }

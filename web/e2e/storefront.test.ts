@@ -10,7 +10,6 @@ import {
   PHONE,
   assertFits,
   customer,
-  hasTraceApi,
   inBrowser,
   product,
   shot,
@@ -93,6 +92,25 @@ async function deadLetterOf(id: string, timeoutMs: number): Promise<string> {
   throw new Error(`order ${id} was not dead-lettered in payment-service.dlq`);
 }
 
+/** Opens order id's saga and waits until it is final and complete: its
+ * events in order, every delivery drawn, nothing left expected. */
+async function sagaOf(page: Page, id: string, status: string, events: string[]): Promise<void> {
+  await page.goto(`/shop/orders/${id}/saga`);
+  await page.locator(`.saga-head [data-status="${status}"]`).waitFor();
+  await page.locator(".live-state.settled").waitFor({ timeout: 40000 });
+  assert.deepEqual(
+    await page.locator("svg.lanes .event").evaluateAll((els) => els.map((e) => e.getAttribute("data-event"))).then((t) => [...t].sort()),
+    [...events].sort(),
+  );
+  assert.equal(await page.locator("svg.lanes .expected").count(), 0);
+}
+
+/** event's delivery to consumer is drawn as a compensation. */
+async function compensates(page: Page, event: string, consumer: string): Promise<void> {
+  const arrow = page.locator(`svg.lanes [data-event="${event}"] .arrow.compensation[data-consumer="${consumer}"]`);
+  assert.equal(await arrow.count(), 1, `${event} → ${consumer} is not drawn as a compensation`);
+}
+
 async function finalStatus(page: Page, status: string, timeout = 30000): Promise<void> {
   await page.locator(`.order-head [data-status="${status}"]`).waitFor({ timeout });
 }
@@ -100,10 +118,7 @@ async function finalStatus(page: Page, status: string, timeout = 30000): Promise
 describe("storefront", () => {
   test("a visitor browses, registers, buys with the approve scenario and sees COMPLETED", async () => {
     const saffron = byName("Saffron threads");
-    const traced = await hasTraceApi();
-    await inBrowser(DESKTOP, async ({ page, expect }) => {
-      // until the gateway has the trace API, the saga page's read of it is a 404
-      if (!traced) expect({ url: /\/orders\/[^/]+\/trace$/, status: 404 });
+    await inBrowser(DESKTOP, async ({ page }) => {
       // browsing needs no account
       await page.goto("/");
       await page.getByRole("heading", { name: "The market, one saga per order" }).waitFor();
@@ -144,35 +159,62 @@ describe("storefront", () => {
       await page.locator(`[data-order="${id}"] [data-status="COMPLETED"]`).waitFor();
       await shot(page, "orders", false);
 
-      await page.goto(`/shop/orders/${id}/saga`);
-      if (traced) {
-        await page.locator('.saga-head [data-status="COMPLETED"]').waitFor();
-        // every hop drawn: 6 events, 15 deliveries, all handled
-        await page.locator(".live-state.settled").waitFor({ timeout: 40000 });
-        assert.ok((await page.locator("svg.lanes .arrow.o-handled").count()) >= 15);
-        assert.equal(await page.locator("svg.lanes .expected").count(), 0);
-        await shot(page, "saga-completed");
-      } else {
-        await page.getByText("This gateway does not serve the saga's trace yet").waitFor();
-      }
+      // the saga, from the order's own trace: every hop drawn, nothing left expected
+      await page.getByRole("link", { name: /^Saga/ }).first().click();
+      await page.waitForURL(new RegExp(`/shop/orders/${id}/saga$`));
+      await page.locator('.saga-head [data-status="COMPLETED"]').waitFor();
+      await page.locator(".live-state.settled").waitFor({ timeout: 40000 });
+      assert.deepEqual(
+        await page.locator("svg.lanes .event").evaluateAll((els) => els.map((e) => e.getAttribute("data-event"))),
+        ["CartCheckedOut", "OrderCreated", "StockReserved", "PaymentSucceeded", "ShippingCreated", "OrderCompleted"],
+      );
+      assert.equal(await page.locator("svg.lanes .arrow.o-handled").count(), 15);
+      assert.equal(await page.locator("svg.lanes .expected").count(), 0);
+      await page.getByText("6 events · 21 hops").waitFor();
+      await shot(page, "saga-completed");
+      await page.locator('svg.lanes [data-event="OrderCompleted"] [data-consumer="notification"]').click();
+      const details = page.locator(".hop-details");
+      await details.getByRole("heading", { name: "OrderCompleted → notification" }).waitFor();
+      await details.getByText("notification-service").waitFor();
+      assert.match((await details.locator("[data-copy-value]").first().textContent()) ?? "", /^[0-9a-f]{32}$/);
+      await shot(page, "saga-completed-details");
     });
   });
 
-  test("decline, unserved country and more than the stock end CANCELLED with their reasons", async () => {
+  test("decline, unserved country and more than the stock end CANCELLED, their sagas showing the compensations", async () => {
     const buyer = await customer("Youssef Amrani");
     await inBrowser(DESKTOP, async ({ page }) => {
       await logIn(page, buyer.email, buyer.password);
       await addToCart(page, byName("Mint tea"), 1);
-      await checkOut(page, /^Decline/);
+      const declined = await checkOut(page, /^Decline/);
       await finalStatus(page, "CANCELLED");
       await page.getByText("payment declined").first().waitFor();
       await page.getByText("The payment was declined: the reserved stock went back on the shelf.").waitFor();
       await shot(page, "order-declined");
+      // PaymentFailed: inventory releases (StockReleased); the order's cancel
+      // reaches inventory and payment too
+      await sagaOf(page, declined, "CANCELLED", [
+        "CartCheckedOut", "OrderCreated", "StockReserved", "PaymentFailed", "StockReleased", "OrderCancelled",
+      ]);
+      await compensates(page, "PaymentFailed", "inventory");
+      await compensates(page, "OrderCancelled", "inventory");
+      await compensates(page, "OrderCancelled", "payment");
+      assert.equal(await page.locator('svg.lanes .event.compensation[data-event="StockReleased"]').count(), 1);
+      await shot(page, "saga-declined-real");
 
       await addToCart(page, byName("Olive soap"), 1);
-      await checkOut(page, /^Unserved country/);
+      const unserved = await checkOut(page, /^Unserved country/);
       await finalStatus(page, "CANCELLED");
       await page.getByText("Shipping does not deliver to that address: the payment was refunded").waitFor();
+      // ShippingFailed: payment refunds (PaymentRefunded), inventory releases
+      await sagaOf(page, unserved, "CANCELLED", [
+        "CartCheckedOut", "OrderCreated", "StockReserved", "PaymentSucceeded", "ShippingFailed", "PaymentRefunded",
+        "StockReleased", "OrderCancelled",
+      ]);
+      await compensates(page, "ShippingFailed", "payment");
+      await compensates(page, "PaymentRefunded", "inventory");
+      assert.equal(await page.locator("svg.lanes .event.compensation").count(), 2, "PaymentRefunded and StockReleased");
+      await shot(page, "saga-unserved");
 
       await addToCart(page, byName("Dates, Medjool"), 1);
       await page.goto("/shop/checkout");

@@ -14,7 +14,7 @@ import { RequireAccount } from "./RequireAccount";
 type Feed =
   | { state: "loading" }
   | { state: "live" | "settled"; trace: Trace }
-  | { state: "unsupported" | "missing" }
+  | { state: "missing" }
   | { state: "error"; message: string; trace?: Trace };
 
 const FINAL = new Set(["COMPLETED", "CANCELLED"]);
@@ -40,7 +40,7 @@ function useTrace(id: string): Feed {
           continue;
         }
         pause = 500;
-        if (answer.kind === "unsupported" || answer.kind === "missing") return setFeed({ state: answer.kind });
+        if (answer.kind === "missing") return setFeed({ state: "missing" });
         if (answer.kind === "wait") {
           await sleep(answer.seconds * 1000, stop.signal);
           continue;
@@ -97,13 +97,6 @@ function SagaBody({ id }: { id: string }) {
 
   if (feed.state === "loading") return <Loading what="the saga" />;
   if (feed.state === "missing") return <Notice kind="error">There is no such order among yours.</Notice>;
-  if (feed.state === "unsupported")
-    return (
-      <Notice kind="warning">
-        This gateway does not serve the saga's trace yet (<code>GET /orders/{"{id}"}/trace</code>). The order's own page shows
-        its status and timeline: <a href={`/shop/orders/${id}`}>order {shortId(id)}</a>.
-      </Notice>
-    );
   if (!trace) return <Notice kind="error">{feed.state === "error" ? feed.message : "The trace could not be read."}</Notice>;
 
   const span = model.start !== null && model.end !== null ? duration(model.end - model.start) : "–";

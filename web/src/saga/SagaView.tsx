@@ -355,7 +355,7 @@ export function HopDetails({ selection, onClose, events }: { selection: Selectio
           <dl class="facts mono-values">
             {Object.entries(hop.headers).map(([k, v]) => (
               <Field key={k} name={k}>
-                <span class="mono">{v}</span>
+                <span class="mono">{typeof v === "string" ? v : JSON.stringify(v)}</span>
               </Field>
             ))}
           </dl>

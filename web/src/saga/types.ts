@@ -1,8 +1,9 @@
-// GET /orders/{id}/trace as the trace API's contract describes it (the
-// helper brief's notes/trace_api.md): every hop of one order's saga, a
-// publish (an outbox row relayed to its exchange) or a consume (one
-// settled delivery to a service's queue). These types go once the
-// gateway's /openapi.json has the route: then they are its schemas.
+// A hop of GET /orders/{id}/trace as the saga view reads it: every hop of
+// one order's saga, a publish (an outbox row relayed to its exchange) or a
+// consume (one settled delivery to a service's queue). One type for both
+// kinds, the fields of the other kind optional: the API's TracePublishHop
+// and TraceConsumeHop (its /openapi.json) must be assignable to it, which
+// traceApi.ts's type check proves.
 
 export type HopKind = "publish" | "consume";
 
@@ -22,11 +23,11 @@ export interface Hop {
   message_id: string;
   causation_id: string | null;
   exchange: string | null;
-  queue: string | null;
+  queue?: string | null;
   outcome: Outcome | string;
   attempt: number | null;
-  retry_delay_ms: number | null;
-  reason: string | null;
+  retry_delay_ms?: number | null;
+  reason?: string | null;
   replayed: number | null;
   compensation: boolean;
   trace_id: string | null;
@@ -42,7 +43,7 @@ export interface Hop {
   committed_at?: string | null;
   queue_wait_ms?: number | null;
   handler_ms?: number | null;
-  headers?: Record<string, string> | null;
+  headers?: Record<string, unknown> | null;
   payload?: unknown;
 }
 
