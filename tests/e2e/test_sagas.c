@@ -17,7 +17,12 @@
 
 TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
-TestSuite(sagas, .timeout = 240);
+static void teardown(void)
+{
+    th_kill_all(); /* the gateways a test started of its own */
+}
+
+TestSuite(sagas, .fini = teardown, .timeout = 240);
 
 static const char *text(json_object *o, const char *key)
 {

@@ -20,7 +20,12 @@
 
 TH_REQUIRE_STACK(TH_NEEDS_E2E_STACK)
 
-TestSuite(sagatrace, .timeout = 240);
+static void teardown(void)
+{
+    th_kill_all(); /* the gateways a test started of its own */
+}
+
+TestSuite(sagatrace, .fini = teardown, .timeout = 240);
 
 #define CALLER_SPAN "00f067aa0ba902b7"
 
