@@ -7,9 +7,12 @@
 # processes per service, runs souk-load closed loop for 60 s (happy path
 # only) and stops them again. Prints one table row per round and the
 # targets next to them; the raw figures stay in .souk/bench/bench-saga/.
-# Right after the first round, the same round runs again with the journal
-# off (SOUK_JOURNAL=off), and the two are printed side by side: what the
-# journal costs per checkout in throughput, machine CPU and disk.
+# Right before the first round, the same round runs with the journal off
+# (SOUK_JOURNAL=off), and the two are printed side by side: what the journal
+# costs per checkout in throughput, machine CPU and disk. A warm-up round
+# (20 s, not counted) runs first and every round starts on freshly analysed
+# tables (ANALYZE): the plans PostgreSQL makes on an empty database made the
+# first round of a run ~40 % slower whatever it measured.
 #   SOUK_BENCH_SAGA_WORKERS       rounds (default "1 2 4")
 #   SOUK_BENCH_SAGA_JOURNAL_COST  1 (default) to measure the journal's cost, 0 not to
 #   SOUK_BENCH_SAGA_DURATION      seconds per round (default 60)
@@ -105,10 +108,12 @@ run_round() {
     local name="$1" n="$2" journal="$3"
     shift 3
     log "round: $n worker process(es) per service, journal $journal, closed loop $concurrency for $duration s"
+    psql -h "$(pg_sock)" -p "$SOUK_PG_PORT" -U postgres -d souk -qc ANALYZE
     start_round "$n" "$journal"
     local busy0 busy1 size0 size1
     busy0="$(machine_busy_ms)"
     size0="$(journal_size)"
+    "$SOUK_ROOT/scripts/cpu-groups.sh" "$SOUK_STATE" >"$out/round-$name.cpu0"
     "$load" --url "$SOUK_URL" --pg "$pg" \
         --mgmt-url "$MGMT_URL" --mgmt-user "$SOUK_RABBIT_ADMIN_USER" \
         --mgmt-password "$SOUK_RABBIT_ADMIN_PASSWORD" --rss-from "$SOUK_STATE/pids" \
@@ -116,6 +121,7 @@ run_round() {
         --decline-share 0 --oos-share 0 --ship-fail-share 0 --json "$@" \
         >"$out/round-$name.json" || log "round $name: souk-load exited $? (see $out/round-$name.json)"
     busy1="$(machine_busy_ms)"
+    "$SOUK_ROOT/scripts/cpu-groups.sh" "$SOUK_STATE" >"$out/round-$name.cpu1"
     size1="$(journal_size)"
     echo "$((busy1 - busy0)) $size0 $size1" >"$out/round-$name.cost"
     procs_stop_all
@@ -148,6 +154,18 @@ journal_cost() {
                 printf "journal: throughput %+.1f %% (target: a drop of at most 10 %%: %s), CPU %+.2f ms per checkout\n",
                        -drop, drop <= 10 ? "met" : "MISSED", con / don - coff / doff}'
     echo "CPU ms/chkout: busy CPU time of the whole machine during the load / completed checkouts"
+    echo
+    echo "CPU ms per completed checkout by process group (from /proc/<pid>/stat over the load)"
+    printf '%-28s %10s %10s %10s\n' group "journal on" off difference
+    join -a1 -a2 -e 0 -o 0,1.2,2.2 <(group_ms "$n" "$don") <(group_ms "$n-nojournal" "$doff") |
+        awk '{printf "%-28s %10.3f %10.3f %+10.3f\n", $1, $2, $3, $2 - $3}'
+}
+
+# "group ms-per-checkout" of a round, from its CPU snapshots, sorted by group.
+group_ms() {
+    local name="$1" done="$2"
+    join -a2 -e 0 -o 0,1.2,2.2 "$out/round-$name.cpu0" "$out/round-$name.cpu1" |
+        awk -v d="$done" '{printf "%s %.3f\n", $1, ($3 - $2) / d}' | sort
 }
 
 main() {
@@ -169,11 +187,15 @@ main() {
     local raw
     raw="$("$load" --raw-pg-rate "$pg" --raw-pg-connections 8 --raw-pg-seconds 8 --json | jq .raw_pg_tx_per_s)"
     local n first="${rounds[0]}"
+    local warmup="$duration"
+    duration=20
+    run_round warmup "$first" on "$@"
+    duration="$warmup"
     for n in "${rounds[@]}"; do
-        run_round "$n" "$n" on "$@"
         if [[ "$n" == "$first" && "${SOUK_BENCH_SAGA_JOURNAL_COST:-1}" == 1 ]]; then
             run_round "$n-nojournal" "$n" off "$@"
         fi
+        run_round "$n" "$n" on "$@"
     done
 
     echo

@@ -32,6 +32,18 @@ case "${1:-}" in
         ;;
     stop)
         procs_stop_all
+        # A test that starts a process of its own must stop it: one left
+        # behind holds memory and ports for the rest of the run.
+        left=""
+        for pid in $(pgrep -f "^$SOUK_BUILD_DIR/(gateway|workers|psp)/" || true); do
+            [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]] && continue
+            left+=" $pid:$(ps -o args= -p "$pid" 2>/dev/null | cut -c1-80)"
+            kill -9 "$pid" 2>/dev/null || true
+        done
+        if [[ -n "$left" ]]; then
+            echo "e2e: processes left behind by the tests (now killed):$left" >&2
+            exit 1
+        fi
         echo "e2e: stack stopped"
         ;;
     *) echo "usage: e2e-stack.sh start|stop" >&2; exit 2 ;;
