@@ -1,6 +1,7 @@
 // The console's pages and their paths. The gateway answers index.html for
-// / and every path under /shop, and this router picks the page; links
-// elsewhere (/docs, /openapi.json) leave the console (the scope below).
+// /, every path under /shop (the storefront) and under /console (the
+// admins' pages), and this router picks the page; links elsewhere (/docs,
+// /openapi.json, the RabbitMQ UI) leave the console (the scope below).
 import { ErrorBoundary, LocationProvider, Route, Router } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { loadCart } from "./cart";
@@ -15,6 +16,12 @@ import { OrdersPage } from "./pages/Orders";
 import { ProductPage } from "./pages/Product";
 import { SagaPage } from "./pages/Saga";
 import { restoreSession, signedIn } from "./session";
+import { AnalyticsPage } from "./console/Analytics";
+import { CatalogAdminPage, ProductAdminPage } from "./console/CatalogAdmin";
+import { DeadLettersPage, ServiceDeadLettersPage } from "./console/DeadLetters";
+import { ConsoleSagaPage } from "./console/SagaAdmin";
+import { SagasPage } from "./console/Sagas";
+import { SystemPage } from "./console/System";
 
 function NotFound() {
   useTitle("Not found");
@@ -43,7 +50,7 @@ export function App() {
     });
   }, []);
   return (
-    <LocationProvider scope={/^\/(shop(\/|\?|$)|\?|$)/}>
+    <LocationProvider scope={/^\/((shop|console)(\/|\?|$)|\?|$)/}>
       <Layout>
         <ErrorBoundary>
           <Router onRouteChange={onRouteChange}>
@@ -57,6 +64,15 @@ export function App() {
             <Route path="/shop/orders" component={OrdersPage} />
             <Route path="/shop/orders/:id" component={OrderPage} />
             <Route path="/shop/orders/:id/saga" component={SagaPage} />
+            <Route path="/console" component={SagasPage} />
+            <Route path="/console/sagas" component={SagasPage} />
+            <Route path="/console/sagas/:id" component={ConsoleSagaPage} />
+            <Route path="/console/dead-letters" component={DeadLettersPage} />
+            <Route path="/console/dead-letters/:service" component={ServiceDeadLettersPage} />
+            <Route path="/console/catalog" component={CatalogAdminPage} />
+            <Route path="/console/catalog/:id" component={ProductAdminPage} />
+            <Route path="/console/analytics" component={AnalyticsPage} />
+            <Route path="/console/system" component={SystemPage} />
             <Route default component={NotFound} />
           </Router>
         </ErrorBoundary>
