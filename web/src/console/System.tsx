@@ -93,6 +93,8 @@ function useSystem(windowS: number): { view: View | null; error: string } {
   return { view, error };
 }
 
+const LOG_TICKS = new Set([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]);
+
 const clock = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 function Series({ view }: { view: View }) {
@@ -148,7 +150,11 @@ function Series({ view }: { view: View }) {
       options: {
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { position: "top", align: "end" }, tooltip: { callbacks: { label: (x) => ` ${x.dataset.label}: ${millis(x.parsed.y)}` } } },
-        scales: { x: { ticks: { maxTicksLimit: 7, maxRotation: 0 }, grid: { display: false } }, y: { beginAtZero: true, title: { display: true, text: "saga ms" } } },
+        // logarithmic: one slow saga (a retry, a replay) does not flatten the rest
+        scales: {
+          x: { ticks: { maxTicksLimit: 7, maxRotation: 0 }, grid: { display: false } },
+          y: { type: "logarithmic", title: { display: true, text: "saga ms (log)" }, ticks: { callback: (v) => (LOG_TICKS.has(Number(v)) ? millis(Number(v)) : "") } },
+        },
       },
     }),
     [key],
