@@ -2,7 +2,7 @@
 // /, every path under /shop (the storefront) and under /console (the
 // admins' pages), and this router picks the page; links elsewhere (/docs,
 // /openapi.json, the RabbitMQ UI) leave the console (the scope below).
-import { ErrorBoundary, LocationProvider, Route, Router } from "preact-iso";
+import { ErrorBoundary, LocationProvider, Route, Router, lazy } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { loadCart } from "./cart";
 import { Layout } from "./components/Layout";
@@ -16,12 +16,18 @@ import { OrdersPage } from "./pages/Orders";
 import { ProductPage } from "./pages/Product";
 import { SagaPage } from "./pages/Saga";
 import { restoreSession, signedIn } from "./session";
-import { AnalyticsPage } from "./console/Analytics";
-import { CatalogAdminPage, ProductAdminPage } from "./console/CatalogAdmin";
-import { DeadLettersPage, ServiceDeadLettersPage } from "./console/DeadLetters";
-import { ConsoleSagaPage } from "./console/SagaAdmin";
-import { SagasPage } from "./console/Sagas";
-import { SystemPage } from "./console/System";
+
+// the admin pages: one chunk, loaded when an admin opens the first of them
+type AdminPages = typeof import("./console/pages");
+const admin = <K extends keyof AdminPages>(name: K) => lazy(() => import("./console/pages").then((m) => m[name]));
+const SagasPage = admin("SagasPage");
+const ConsoleSagaPage = admin("ConsoleSagaPage");
+const DeadLettersPage = admin("DeadLettersPage");
+const ServiceDeadLettersPage = admin("ServiceDeadLettersPage");
+const CatalogAdminPage = admin("CatalogAdminPage");
+const ProductAdminPage = admin("ProductAdminPage");
+const AnalyticsPage = admin("AnalyticsPage");
+const SystemPage = admin("SystemPage");
 
 function NotFound() {
   useTitle("Not found");

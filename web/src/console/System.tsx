@@ -24,12 +24,11 @@ const WINDOWS: [number, string][] = [
   [3600, "1 h"],
 ];
 const EVERY_MS = 1500;
-// The management API computes its rates from samples kept at 5 s
-// granularity: with stats collected every second, a queue's rate reads
-// its value for about a second after each sample and 0 the rest of the
-// time, even under a steady load. The view holds each rate it was last
-// given for one sample period, so a running load does not blink to 0
-// between samples (and a stopped one reads 0 a period later).
+// The management API's rates are not steady under a steady load: read
+// every half second during 35 checkouts/s, a queue's rate read its value
+// for one to two seconds of every five and 0 in between. The view holds
+// each non-zero rate it read for 6 s, so a running load does not blink to
+// 0 between those samples (and a stopped one reads 0 six seconds later).
 const HOLD_MS = 6000;
 
 type Held = Map<string, { value: number; at: number }>;
