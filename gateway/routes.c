@@ -495,9 +495,10 @@ static const souk_route routes[] = {
                     "exchange with the URL of its page in the management UI; checkout figures "
                     "from the orders read model."},
     /* The browser console (static.c): its page for / and every path under
-     * /shop (the console's router picks what to show; the API never uses
-     * /shop), and its content-hashed files. Last, so that they shadow no
-     * API route. */
+     * /shop (the storefront) and /console (the admins' pages; not /admin,
+     * which is the API's), where the console's router picks what to show,
+     * and its content-hashed files. Last, so that they shadow no API
+     * route. */
     {.method = "GET",
      .pattern = "/",
      .fn = souk_static_console,
@@ -528,6 +529,27 @@ static const souk_route routes[] = {
      .operation_id = "getConsolePage",
      .tag = "docs",
      .summary = "A page of the browser console (the same page as /; its router shows it)"},
+    {.method = "GET",
+     .pattern = "/console",
+     .fn = souk_static_console,
+     .access = SOUK_ACCESS_PUBLIC,
+     .success = 200,
+     .media = "text/html; charset=utf-8",
+     .console = 1,
+     .operation_id = "getConsoleAdmin",
+     .tag = "docs",
+     .summary = "The browser console's admin pages (the same page as /; its router shows them "
+                "to an admin)"},
+    {.method = "GET",
+     .pattern = "/console/*",
+     .fn = souk_static_console,
+     .access = SOUK_ACCESS_PUBLIC,
+     .success = 200,
+     .media = "text/html; charset=utf-8",
+     .console = 1,
+     .operation_id = "getConsoleAdminPage",
+     .tag = "docs",
+     .summary = "An admin page of the browser console (the same page as /; its router shows it)"},
     {.method = "GET",
      .pattern = "/assets/:file",
      .fn = souk_static_asset,

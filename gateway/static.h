@@ -2,7 +2,7 @@
  * folder of the build tree, or SOUK_WEB_DIR), read into memory once at
  * start and served from there, so a request costs a lookup and a write
  * and no path from a request ever reaches the file system:
- *   index.html       for / and every console page (/shop, /shop/...): the
+ *   index.html       for / and every console page (/shop/..., /console/...): the
  *                    console's router picks the page (history fallback);
  *                    revalidated on each visit (ETag, 304)
  *   docs/index.html  for /docs (Swagger UI over /openapi.json)
@@ -31,7 +31,7 @@ void souk_static_free(souk_static *files);
 int souk_static_count(const souk_static *files);
 
 /* Route handlers (req->gw->web is the set). */
-void souk_static_console(souk_request *req); /* GET /, /shop, /shop/... */
+void souk_static_console(souk_request *req); /* GET /, /shop/..., /console/... */
 void souk_static_asset(souk_request *req);   /* GET /assets/:file */
 void souk_static_docs(souk_request *req);    /* GET /docs */
 

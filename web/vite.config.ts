@@ -10,9 +10,9 @@ import { defineConfig } from "vite";
 
 const gateway = process.env["SOUK_URL"] ?? "http://127.0.0.1:8080";
 // the API's first path segments, for the dev server's proxy (the console's
-// own pages are / and /shop/...)
+// own pages are /, /shop/... and /console/...)
 const api = ["auth", "products", "inventory", "cart", "orders", "notifications", "analytics",
-  "sagas", "openapi.json", "healthz", "readyz", "metrics"];
+  "sagas", "admin", "openapi.json", "healthz", "readyz", "metrics"];
 
 export default defineConfig({
   // JSX through esbuild (tsconfig's jsxImportSource: preact): no Babel.

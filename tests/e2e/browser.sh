@@ -4,8 +4,9 @@
 # driven by playwright-core from web/'s locked npm packages (it never
 # downloads a browser), runs web/e2e/*.test.ts with node's test runner
 # against the front of `souk test`: the storefront bought through, each
-# failure scenario, the saga view, Swagger UI, a phone's width, the
-# keyboard, and no page logging an error. Screenshots go to
+# failure scenario, the saga view, the admin console (sagas, dead letters,
+# catalog and stock, analytics, the system view under load), Swagger UI, a
+# phone's width, the keyboard, and no page logging an error. Screenshots go to
 # <build tree>/screenshots (README "The browser console" shows some).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -21,5 +22,8 @@ export SOUK_SCREENSHOTS="${SOUK_BUILD_DIR:-$root/build/test}/screenshots"
 rm -rf "$SOUK_SCREENSHOTS" && mkdir -p "$SOUK_SCREENSHOTS"
 cd "$(web_dir)"
 npm run --silent test:unit
-npm run --silent test:browser
+# SOUK_BROWSER_TESTS=console (words of file names) runs only those files,
+# for working on one page: ./souk test -R browser with it set
+# shellcheck disable=SC2086
+npm run --silent test:browser -- ${SOUK_BROWSER_TESTS:-}
 echo "browser: screenshots in $SOUK_SCREENSHOTS"

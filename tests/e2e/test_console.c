@@ -104,9 +104,14 @@ Test(console, every_console_path_answers_the_console_page_revalidated_by_its_eta
     snprintf(etag, sizeof etag, "%s", header(&home, "ETag"));
     cr_assert(etag[0] == '"', "no ETag: %s", home.head);
 
-    const char *pages[] = {"/shop", "/shop/cart",
+    const char *pages[] = {"/shop",
+                           "/shop/cart",
                            "/shop/orders/0b7e3c1a-5d2f-4a8e-9c61-2f4d8b9a7e10/saga",
-                           "/shop/products/x?q=1"};
+                           "/shop/products/x?q=1",
+                           "/console",
+                           "/console/sagas",
+                           "/console/dead-letters/payment",
+                           "/console/sagas/x/saga?q=1"};
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         answer page = get(pages[i], NULL);
         cr_assert_eq(page.status, 200, "%s: %ld", pages[i], page.status);
@@ -171,6 +176,13 @@ Test(console, api_paths_and_missing_files_keep_the_json_error_contract)
     answer nowhere = get("/shopping", NULL);
     assert_json_error(&nowhere, 404, "NOT_FOUND");
     drop(&nowhere);
+    answer elsewhere = get("/consoles", NULL);
+    assert_json_error(&elsewhere, 404, "NOT_FOUND");
+    drop(&elsewhere);
+    /* the API's admin paths stay the API's: the console is under /console */
+    answer admin = get("/admin/system", NULL);
+    assert_json_error(&admin, 401, "UNAUTHORIZED");
+    drop(&admin);
     answer api = get("/orders/not-a-console-page", NULL);
     assert_json_error(&api, 401, "UNAUTHORIZED");
     drop(&api);

@@ -5,6 +5,8 @@
 // Run by tests/e2e/browser.sh inside `souk test` (SOUK_TEST_GATEWAY_URL is
 // the test stack's front).
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -178,10 +180,93 @@ export async function product(name: string, priceMinor: number, onHand: number, 
 }
 
 /** A new customer's token (registered through the API). */
-export async function customer(name = "Test Customer"): Promise<{ email: string; password: string; token: string }> {
+export async function customer(name = "Test Customer"): Promise<{ id: string; email: string; password: string; token: string }> {
   const email = `web-${suffix()}@test.souk`;
   const password = "password1";
   const { data, response } = await api.POST("/auth/register", { body: { email, password, name } });
   assert.ok(data, `register: ${response.status}`);
-  return { email, password, token: data.access_token };
+  return { id: data.account.id, email, password, token: data.access_token };
+}
+
+/** The admin's Authorization header, for the API calls a test makes. */
+export async function asAdmin(): Promise<{ Authorization: string }> {
+  return { Authorization: `Bearer ${await admin()}` };
+}
+
+// ---------------------------------------------------- the stack's servers
+
+/** A call to the test stack's RabbitMQ management API as its
+ * administrator (SOUK_TEST_MGMT_URL), for what no Souk API does: reading
+ * a queue's messages as they are, publishing a message as a service would. */
+export async function mgmt(path: string, body?: unknown): Promise<unknown> {
+  const user = process.env["SOUK_TEST_ADMIN_USER"], password = process.env["SOUK_TEST_ADMIN_PASSWORD"];
+  const auth = Buffer.from(`${user}:${password}`).toString("base64");
+  const r = await fetch(`${process.env["SOUK_TEST_MGMT_URL"]}/api${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { Authorization: `Basic ${auth}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  assert.ok(r.ok, `management API ${path}: ${r.status}`);
+  return r.json();
+}
+
+export interface Message {
+  /** the event type (the message's type property) */
+  type: string;
+  orderId: string;
+  payload: unknown;
+  messageId?: string;
+  /** more AMQP headers (the x-souk-* ones of a dead letter) */
+  headers?: Record<string, string | number>;
+}
+
+/** Publishes a message as a Souk service does (events/envelope.c's
+ * properties) to exchange, or with exchange "" to the queue routingKey;
+ * returns its message id. The broker must route it. */
+export async function publish(exchange: string, routingKey: string, m: Message): Promise<string> {
+  const messageId = m.messageId ?? randomUUID();
+  const answer = (await mgmt(`/exchanges/souk/${exchange || "amq.default"}/publish`, {
+    routing_key: routingKey,
+    payload: JSON.stringify(m.payload),
+    payload_encoding: "string",
+    properties: {
+      message_id: messageId,
+      type: m.type,
+      correlation_id: m.orderId,
+      app_id: "inventory",
+      content_type: "application/json",
+      delivery_mode: 2,
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: { schema_version: 1, occurred_at: new Date().toISOString(), ...m.headers },
+    },
+  })) as { routed?: boolean };
+  assert.equal(answer.routed, true, `${m.type} to ${exchange || routingKey} was not routed`);
+  return messageId;
+}
+
+/** Runs sql as PostgreSQL's superuser on the test stack's database
+ * (psql over its socket, SOUK_TEST_PG_SOCKET), each :'name' replaced by
+ * vars[name] as a quoted literal (psql's own quoting); returns the rows'
+ * first column. For what the API does not do: writing an order without a
+ * saga behind it, changing what a service stored. */
+export function sql(statement: string, vars: Record<string, string> = {}): string[] {
+  const args = ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", process.env["SOUK_TEST_PG_SOCKET"] ?? "",
+    "-p", process.env["SOUK_PG_PORT"] ?? "", "-U", "postgres", "-d", "souk"];
+  for (const [k, v] of Object.entries(vars)) args.push("-v", `${k}=${v}`);
+  const r = spawnSync("psql", args, { input: statement, encoding: "utf8" });
+  assert.equal(r.status, 0, `psql: ${r.stderr}`);
+  return r.stdout.split("\n").filter((l) => l !== "");
+}
+
+/** An order the order service holds PENDING with no saga behind it (as
+ * tests/support/shop.c's ts_open_order makes one): nothing happens to it
+ * until a message about it arrives, or its deadline. */
+export function openOrder(customerId: string, deadlineS: number, email: string): string {
+  const id = randomUUID();
+  sql(
+    `INSERT INTO orders.orders (id, customer_id, status, currency, total_minor, shipping_address, deadline_at, customer_email)
+     VALUES (:'id', :'customer', 'PENDING', 'EUR', 900, '{}', now() + make_interval(secs => :'deadline'::int), :'email')`,
+    { id, customer: customerId, deadline: String(deadlineS), email },
+  );
+  return id;
 }

@@ -8,9 +8,12 @@ import type { Page } from "playwright-core";
 import {
   DESKTOP,
   PHONE,
+  api,
+  asAdmin,
   assertFits,
   customer,
   inBrowser,
+  mgmt,
   product,
   shot,
   sleep,
@@ -76,15 +79,13 @@ async function checkOut(page: Page, scenario: RegExp, screenshot?: string): Prom
 /** The x-souk-error of order id's dead letter in payment-service.dlq, read
  * through the test stack's management API (left in the queue). */
 async function deadLetterOf(id: string, timeoutMs: number): Promise<string> {
-  const auth = Buffer.from(`${process.env["SOUK_TEST_ADMIN_USER"]}:${process.env["SOUK_TEST_ADMIN_PASSWORD"]}`).toString("base64");
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const r = await fetch(`${process.env["SOUK_TEST_MGMT_URL"]}/api/queues/souk/payment-service.dlq/get`, {
-      method: "POST",
-      headers: { Authorization: `Basic ${auth}`, "content-type": "application/json" },
-      body: JSON.stringify({ count: 100, ackmode: "ack_requeue_true", encoding: "auto" }),
-    });
-    const messages = (await r.json()) as { properties?: { correlation_id?: string; headers?: Record<string, unknown> } }[];
+    const messages = (await mgmt("/queues/souk/payment-service.dlq/get", {
+      count: 100,
+      ackmode: "ack_requeue_true",
+      encoding: "auto",
+    })) as { properties?: { correlation_id?: string; headers?: Record<string, unknown> } }[];
     const ours = Array.isArray(messages) ? messages.find((m) => m.properties?.correlation_id === id) : undefined;
     if (ours) return String(ours.properties?.headers?.["x-souk-error"] ?? "");
     await sleep(500);
@@ -238,9 +239,9 @@ describe("storefront", () => {
   });
 
   test("a provider error is retried and dead-lettered while the order waits for its deadline", async () => {
-    // The dead letter stays in payment-service.dlq (the tests after this
-    // one count only dead letters of their own runs); the order service
-    // cancels the order at the fixture's deadline (timed_out).
+    // The order service cancels the order at the fixture's deadline
+    // (timed_out); its dead letter is purged at the end through the admin
+    // API, so that the suite leaves the dead-letter queues empty.
     const buyer = await customer("Omar Tazi");
     await inBrowser(DESKTOP, async ({ page }) => {
       await logIn(page, buyer.email, buyer.password);
@@ -252,6 +253,8 @@ describe("storefront", () => {
       assert.match(letter, /retries exhausted.*tok_error/);
       assert.ok(!(await page.locator('.order-head [data-status="CANCELLED"]').count()), "cancelled before its deadline");
     });
+    const purged = await api.DELETE("/admin/dlq/{service}/messages", { headers: await asAdmin(), params: { path: { service: "payment" } } });
+    assert.ok(purged.data && purged.data.purged >= 1, `purge payment-service.dlq: ${purged.response.status}`);
   });
 
   test("at a phone's width every page fits and the order still completes", async () => {

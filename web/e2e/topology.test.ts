@@ -4,14 +4,11 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { CONSUMERS, EVENTS } from "../src/saga/topology.js";
+import { mgmt } from "./harness.js";
 
 test("every event's consumers are the queues bound to its exchange", async () => {
-  const url = process.env["SOUK_TEST_MGMT_URL"];
-  assert.ok(url, "SOUK_TEST_MGMT_URL is not set (run through ./souk test)");
-  const auth = Buffer.from(`${process.env["SOUK_TEST_ADMIN_USER"]}:${process.env["SOUK_TEST_ADMIN_PASSWORD"]}`).toString("base64");
-  const r = await fetch(`${url}/api/bindings/souk`, { headers: { Authorization: `Basic ${auth}` } });
-  assert.equal(r.status, 200);
-  const bindings = (await r.json()) as { source: string; destination: string; destination_type: string }[];
+  assert.ok(process.env["SOUK_TEST_MGMT_URL"], "SOUK_TEST_MGMT_URL is not set (run through ./souk test)");
+  const bindings = (await mgmt("/bindings/souk")) as { source: string; destination: string; destination_type: string }[];
   for (const event of EVENTS) {
     const bound = bindings
       .filter((b) => b.source === event && b.destination_type === "queue")

@@ -1,7 +1,8 @@
 // The console's pages and their paths. The gateway answers index.html for
-// / and every path under /shop, and this router picks the page; links
-// elsewhere (/docs, /openapi.json) leave the console (the scope below).
-import { ErrorBoundary, LocationProvider, Route, Router } from "preact-iso";
+// /, every path under /shop (the storefront) and under /console (the
+// admins' pages), and this router picks the page; links elsewhere (/docs,
+// /openapi.json, the RabbitMQ UI) leave the console (the scope below).
+import { ErrorBoundary, LocationProvider, Route, Router, lazy } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { loadCart } from "./cart";
 import { Layout } from "./components/Layout";
@@ -15,6 +16,18 @@ import { OrdersPage } from "./pages/Orders";
 import { ProductPage } from "./pages/Product";
 import { SagaPage } from "./pages/Saga";
 import { restoreSession, signedIn } from "./session";
+
+// the admin pages: one chunk, loaded when an admin opens the first of them
+type AdminPages = typeof import("./console/pages");
+const admin = <K extends keyof AdminPages>(name: K) => lazy(() => import("./console/pages").then((m) => m[name]));
+const SagasPage = admin("SagasPage");
+const ConsoleSagaPage = admin("ConsoleSagaPage");
+const DeadLettersPage = admin("DeadLettersPage");
+const ServiceDeadLettersPage = admin("ServiceDeadLettersPage");
+const CatalogAdminPage = admin("CatalogAdminPage");
+const ProductAdminPage = admin("ProductAdminPage");
+const AnalyticsPage = admin("AnalyticsPage");
+const SystemPage = admin("SystemPage");
 
 function NotFound() {
   useTitle("Not found");
@@ -43,7 +56,7 @@ export function App() {
     });
   }, []);
   return (
-    <LocationProvider scope={/^\/(shop(\/|\?|$)|\?|$)/}>
+    <LocationProvider scope={/^\/((shop|console)(\/|\?|$)|\?|$)/}>
       <Layout>
         <ErrorBoundary>
           <Router onRouteChange={onRouteChange}>
@@ -57,6 +70,15 @@ export function App() {
             <Route path="/shop/orders" component={OrdersPage} />
             <Route path="/shop/orders/:id" component={OrderPage} />
             <Route path="/shop/orders/:id/saga" component={SagaPage} />
+            <Route path="/console" component={SagasPage} />
+            <Route path="/console/sagas" component={SagasPage} />
+            <Route path="/console/sagas/:id" component={ConsoleSagaPage} />
+            <Route path="/console/dead-letters" component={DeadLettersPage} />
+            <Route path="/console/dead-letters/:service" component={ServiceDeadLettersPage} />
+            <Route path="/console/catalog" component={CatalogAdminPage} />
+            <Route path="/console/catalog/:id" component={ProductAdminPage} />
+            <Route path="/console/analytics" component={AnalyticsPage} />
+            <Route path="/console/system" component={SystemPage} />
             <Route default component={NotFound} />
           </Router>
         </ErrorBoundary>

@@ -13,6 +13,9 @@ export const account = signal<Account | null>(null);
 /** false until the stored token (if any) was checked against /auth/me */
 export const sessionChecked = signal(false);
 export const signedIn = computed(() => account.value !== null);
+/** the admin pages' gate for showing them (the gateway checks the token's
+ * role on every admin call; this only decides what to offer) */
+export const isAdmin = computed(() => account.value?.role === "admin");
 
 function clear(): void {
   storeSession(null);

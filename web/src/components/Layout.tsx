@@ -3,7 +3,7 @@
 import type { ComponentChildren } from "preact";
 import { useLocation } from "preact-iso";
 import { cartCount } from "../cart";
-import { account, logOut, signedIn } from "../session";
+import { account, isAdmin, logOut, signedIn } from "../session";
 
 function NavLink({ href, children, exact }: { href: string; children: ComponentChildren; exact?: boolean }) {
   const { path } = useLocation();
@@ -37,6 +37,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
               Shop
             </NavLink>
             {signedIn.value && <NavLink href="/shop/orders">My orders</NavLink>}
+            {isAdmin.value && <NavLink href="/console">Console</NavLink>}
             <NavLink href="/shop/cart">
               Cart
               {cartCount.value > 0 && (

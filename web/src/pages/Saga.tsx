@@ -1,5 +1,6 @@
 // The live saga view of one order: its trace (every publish and delivery,
 // with timings) as swimlanes, followed by long poll while hops arrive.
+import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, sleep } from "../api/client";
 import { Copyable } from "../components/Copy";
@@ -62,7 +63,9 @@ function useTrace(id: string): Feed {
   return feed;
 }
 
-function SagaBody({ id }: { id: string }) {
+/** The view of order id's saga; aside draws what a page adds under its
+ * head (the console: the saga's dead letters). */
+export function SagaBody({ id, aside }: { id: string; aside?: (trace: Trace) => ComponentChildren }) {
   const feed = useTrace(id);
   const trace = "trace" in feed ? feed.trace : undefined;
   const [cancelReason, setCancelReason] = useState<string | null>(null);
@@ -135,6 +138,7 @@ function SagaBody({ id }: { id: string }) {
         <Legend />
       </div>
       {feed.state === "error" && <Notice kind="warning">Live updates stopped: {feed.message}</Notice>}
+      {aside?.(trace)}
       <div class="saga-diagram card" data-hops={model.hops}>
         <SagaLanes model={model} selected={selectedKey} onSelect={select} />
         <SagaList model={model} selected={selectedKey} onSelect={select} />
