@@ -5,9 +5,8 @@
 // with it. The layout is fixed (the topology is small and known); the
 // rate labels are placed along their own edges where they do not cover
 // one another.
-import { LANES } from "../saga/topology";
-import { COMPENSATING_EVENTS, FAILURE_EVENTS } from "../saga/topology";
 import type { Schemas } from "../api/client";
+import { COMPENSATING_EVENTS, FAILURE_EVENTS, LANES } from "../saga/topology";
 import { perSecond } from "./format";
 
 type View = Schemas["SystemView"];
