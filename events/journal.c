@@ -47,7 +47,8 @@ static void add_time(json_object *row, const char *key, int64_t us)
     json_object_object_add(row, key, us > 0 ? json_object_new_int64(us) : NULL);
 }
 
-char *souk_journal_rows_json(const souk_journal_hop *hops, int n)
+/* The statement's parameter for n hops: a JSON array (the caller frees it). */
+static char *rows_json(const souk_journal_hop *hops, int n)
 {
     json_object *rows = json_object_new_array_ext(n);
     for (int i = 0; i < n; i++) {
@@ -93,7 +94,7 @@ souk_status souk_journal_record(souk_tx *tx, const char *queue, const souk_journ
 {
     if (n <= 0)
         return souk_tx_status(tx);
-    char *rows = souk_journal_rows_json(hops, n);
+    char *rows = rows_json(hops, n);
     const char *params[2] = {queue, rows};
     PGresult *res = souk_tx_exec(tx, insert_sql, 2, params);
     free(rows);
@@ -106,7 +107,7 @@ souk_status souk_journal_record_settled(PGconn *db, const char *queue, const sou
 {
     if (n <= 0)
         return SOUK_OK;
-    char *rows = souk_journal_rows_json(hops, n);
+    char *rows = rows_json(hops, n);
     const char *params[2] = {queue, rows};
     PGresult *res = souk_db_exec_prepared(db, insert_sql, 2, params);
     free(rows);

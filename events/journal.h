@@ -47,11 +47,6 @@ const char *souk_journal_outcome_name(souk_hop_outcome outcome);
 /* True unless SOUK_JOURNAL=off. */
 int souk_journal_enabled(const souk_config *cfg);
 
-/* The statement's parameter for n hops of queue: a JSON array (the caller
- * frees it). */
-char *souk_journal_rows_json(const souk_journal_hop *hops, int n)
-    __attribute__((warn_unused_result));
-
 /* Records n hops settled by queue inside tx (one statement). Returns
  * SOUK_OK or the failure, which aborts the tx. */
 souk_status souk_journal_record(souk_tx *tx, const char *queue, const souk_journal_hop *hops, int n)
