@@ -134,6 +134,7 @@ describe("admin console", () => {
       await drawer.locator("dt", { hasText: "x-souk-error" }).waitFor();
       assert.match((await drawer.locator(".payload").textContent()) ?? "", /"reason": "insufficient stock"/);
       assert.equal(await drawer.locator("[data-copy-value]").first().textContent(), message);
+      await drawer.locator(".payload").scrollIntoViewIfNeeded(); // the headers and the payload in view
       await shot(page, "console-dead-letter-inspect", false);
 
       await drawer.getByRole("button", { name: "Replay this message" }).click();
@@ -241,7 +242,11 @@ describe("admin console", () => {
   test("the system view shows non-zero rates and checkouts per second while a burst of checkouts runs", async () => {
     const tea = await product("Atlas mountain tea", 350, 2000, "Green tea with wild thyme and sage, 100 g.");
     const buyers = await Promise.all([1, 2, 3, 4].map((i) => customer(`Load buyer ${i}`)));
-    const placed: { token: string; id: string }[] = [];
+    // the load's mix: most approved, every fifth declined, every seventh to
+    // a country shipping does not serve (refunded), so the compensations
+    // run under load too
+    const placed: { token: string; id: string; expect: string }[] = [];
+    let n = 0;
     await inBrowser(
       DESKTOP,
       async ({ page }) => {
@@ -257,15 +262,24 @@ describe("admin console", () => {
             while (running) {
               const added = await api.POST("/cart/items", { headers, body: { product_id: tea.id, quantity: 1 } });
               assert.ok(added.data, `add to cart: ${added.response.status}`);
+              const i = ++n;
+              const decline = i % 5 === 0, unserved = !decline && i % 7 === 0;
               const out = await api.POST("/cart/checkout", {
                 headers: { ...headers, "Idempotency-Key": randomUUID() },
                 body: {
-                  shipping_address: { name: "Load Buyer", line1: "1 Rue Talaa Kebira", city: "Fès", postal_code: "30110", country: "MA" },
-                  payment_token: "tok_approve",
+                  shipping_address: {
+                    name: "Load Buyer",
+                    line1: "1 Rue Talaa Kebira",
+                    city: "Fès",
+                    postal_code: "30110",
+                    country: unserved ? "AQ" : "MA",
+                  },
+                  payment_token: decline ? "tok_decline" : "tok_approve",
                 },
               });
               assert.ok(out.data, `checkout: ${out.response.status}`);
-              placed.push({ token: b.token, id: out.data.order_id });
+              const expect = decline ? "CANCELLED payment_declined" : unserved ? "CANCELLED shipping_failed" : "COMPLETED null";
+              placed.push({ token: b.token, id: out.data.order_id, expect });
               await sleep(100);
             }
           }),
@@ -310,7 +324,10 @@ describe("admin console", () => {
       { token: await admin() },
     );
     assert.ok(placed.length >= 8, `only ${placed.length} checkouts`);
-    for (const o of placed) assert.equal((await finalOrder(o.token, o.id)).status, "COMPLETED");
+    for (const o of placed) {
+      const end = await finalOrder(o.token, o.id);
+      assert.equal(`${end.status} ${end.reason}`, o.expect, `order ${o.id}`);
+    }
   });
 
   test("an admin creates and edits a product and its stock, and the storefront shows it; then deletes it", async () => {

@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, describeError, sleep, type Schemas } from "../api/client";
 import { Loading, Notice, reasonText } from "../components/bits";
 import { money } from "../money";
-import { COLORS, ChartBox, SERIES, fade } from "./Chart";
+import { COLORS, ChartBox, SERIES, fade, logTicks } from "./Chart";
 import { ConsoleFrame } from "./Frame";
 import { count, millis } from "./format";
 
@@ -65,7 +65,13 @@ const horizontal = (unit: string): ChartConfiguration<"bar">["options"] => ({
 function Charts({ s }: { s: Summary }) {
   const statuses = Object.entries(s.orders_by_status).filter(([, n]) => n > 0);
   const reasons = Object.entries(s.cancellations_by_reason).filter(([, n]) => n > 0);
-  const steps = Object.entries(s.step_ms).filter(([, v]) => v.count > 0);
+  // slowest first; a timed-out order's step (seconds) next to a handler's (ms)
+  const steps = Object.entries(s.step_ms)
+    .filter(([, v]) => v.count > 0 && (v.p50 ?? 0) > 0)
+    .sort(([, a], [, b]) => (b.p95 ?? 0) - (a.p95 ?? 0));
+  // products of one name (tests make many) are told apart by their SKU
+  const names = s.top_products.map((p) => p.name ?? p.sku ?? p.product_id.slice(0, 8));
+  const productLabels = names.map((n, i) => (names.indexOf(n) !== names.lastIndexOf(n) ? `${n} (${s.top_products[i]!.sku ?? ""})` : n));
   const byStatus = useMemo<ChartConfiguration<"doughnut">>(
     () => ({
       type: "doughnut",
@@ -99,7 +105,7 @@ function Charts({ s }: { s: Summary }) {
     () => ({
       type: "bar",
       data: {
-        labels: s.top_products.map((p) => p.name ?? p.sku ?? p.product_id.slice(0, 8)),
+        labels: productLabels,
         datasets: [{ data: s.top_products.map((p) => p.units), backgroundColor: fade(COLORS.teal, 0.8), borderRadius: 4, maxBarThickness: 22 }],
       },
       options: horizontal("units"),
@@ -119,7 +125,10 @@ function Charts({ s }: { s: Summary }) {
       options: {
         indexAxis: "y",
         plugins: { legend: { position: "top", align: "end" }, tooltip: { callbacks: { label: (c) => ` ${c.dataset.label}: ${millis(c.parsed.x)}` } } },
-        scales: { x: { beginAtZero: true, title: { display: true, text: "ms" } }, y: { grid: { display: false } } },
+        scales: {
+          x: { type: "logarithmic", title: { display: true, text: "ms (log)" }, ticks: { callback: logTicks, maxRotation: 0 } },
+          y: { grid: { display: false } },
+        },
       },
     }),
     [JSON.stringify(steps)],
@@ -178,7 +187,7 @@ function Charts({ s }: { s: Summary }) {
           )}
         </section>
         <section class="card chart-card">
-          <h2>Saga steps, p50 and p95</h2>
+          <h2>Saga steps, p50 and p95, slowest first</h2>
           {steps.length ? (
             <ChartBox
               name="step-times"

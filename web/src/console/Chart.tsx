@@ -60,6 +60,15 @@ export const COLORS = {
 } as const;
 export const SERIES = [COLORS.teal, COLORS.accent, COLORS.saffron, COLORS.violet, COLORS.blue, COLORS.green, COLORS.red, COLORS.ink, COLORS.grey];
 
+/** A logarithmic axis of milliseconds: its ticks at 1, 2 and 5 of each
+ * decade ("5 ms", "2 s"), the others unlabelled. */
+export function logTicks(value: number | string): string {
+  const n = Number(value);
+  if (!LOG_SHOWN.has(n)) return "";
+  return n < 1000 ? `${n} ms` : `${n / 1000} s`;
+}
+const LOG_SHOWN = new Set([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]);
+
 /** a colour with alpha (#rrggbb → rgba) for fills */
 export function fade(hex: string, alpha: number): string {
   const n = parseInt(hex.slice(1), 16);

@@ -124,7 +124,7 @@ export function ChoreographyGraph({ view }: { view: View }) {
           return (
             <path
               key={`${e.kind}:${e.from}:${e.to}`}
-              class={`edge edge-${e.kind}${e.per_s > 0 ? " moving" : ""}${e.bound ? "" : " unbound"}`}
+              class={`edge edge-${e.kind}${e.per_s > 0 ? " moving" : ""}${e.bound ? "" : " unbound"}${COMPENSATING_EVENTS.has(e.exchange) ? " compensation" : ""}`}
               data-from={e.from}
               data-to={e.to}
               data-per-s={e.per_s}

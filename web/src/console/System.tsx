@@ -9,7 +9,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, describeError, retryAfter, sleep, type Schemas } from "../api/client";
 import { Loading, Notice } from "../components/bits";
 import { LANES } from "../saga/topology";
-import { COLORS, ChartBox, fade } from "./Chart";
+import { COLORS, ChartBox, fade, logTicks } from "./Chart";
 import { ConsoleFrame } from "./Frame";
 import { ChoreographyGraph } from "./Graph";
 import { count, millis, perSecond } from "./format";
@@ -92,8 +92,6 @@ function useSystem(windowS: number): { view: View | null; error: string } {
   return { view, error };
 }
 
-const LOG_TICKS = new Set([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]);
-
 const clock = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 function Series({ view }: { view: View }) {
@@ -112,7 +110,7 @@ function Series({ view }: { view: View }) {
             borderColor: COLORS.green,
             backgroundColor: fade(COLORS.green, 0.14),
             fill: true,
-            tension: 0.25,
+            cubicInterpolationMode: "monotone",
             pointRadius: 0,
             borderWidth: 2,
           },
@@ -122,7 +120,7 @@ function Series({ view }: { view: View }) {
             borderColor: COLORS.red,
             backgroundColor: fade(COLORS.red, 0.08),
             fill: true,
-            tension: 0.25,
+            cubicInterpolationMode: "monotone",
             pointRadius: 0,
             borderWidth: 1.5,
           },
@@ -142,8 +140,8 @@ function Series({ view }: { view: View }) {
       data: {
         labels,
         datasets: [
-          { label: "p50", data: c.series.map((b) => b.p50_ms), borderColor: COLORS.blue, backgroundColor: COLORS.blue, tension: 0.25, pointRadius: 0, borderWidth: 2, spanGaps: true },
-          { label: "p99", data: c.series.map((b) => b.p99_ms), borderColor: COLORS.saffron, backgroundColor: COLORS.saffron, tension: 0.25, pointRadius: 0, borderWidth: 2, spanGaps: true },
+          { label: "p50", data: c.series.map((b) => b.p50_ms), borderColor: COLORS.blue, backgroundColor: COLORS.blue, cubicInterpolationMode: "monotone", pointRadius: 0, borderWidth: 2, spanGaps: true },
+          { label: "p99", data: c.series.map((b) => b.p99_ms), borderColor: COLORS.saffron, backgroundColor: COLORS.saffron, cubicInterpolationMode: "monotone", pointRadius: 0, borderWidth: 2, spanGaps: true },
         ],
       },
       options: {
@@ -152,7 +150,7 @@ function Series({ view }: { view: View }) {
         // logarithmic: one slow saga (a retry, a replay) does not flatten the rest
         scales: {
           x: { ticks: { maxTicksLimit: 7, maxRotation: 0 }, grid: { display: false } },
-          y: { type: "logarithmic", title: { display: true, text: "saga ms (log)" }, ticks: { callback: (v) => (LOG_TICKS.has(Number(v)) ? millis(Number(v)) : "") } },
+          y: { type: "logarithmic", title: { display: true, text: "saga ms (log)" }, ticks: { callback: logTicks, maxRotation: 0 } },
         },
       },
     }),
