@@ -6,6 +6,11 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
 uint64_t souk_hash_text(const char *text);
+
+/* The same over len bytes (content of files, answers). */
+uint64_t souk_hash_bytes(const void *bytes, size_t len);
 
 #endif

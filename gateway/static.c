@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -75,12 +76,8 @@ static const char *type_of(const char *path)
  * equal tag, whichever gateway or start answered. */
 static void etag_of(struct static_file *f)
 {
-    unsigned long long h = 1469598103934665603ULL;
-    for (size_t i = 0; i < f->len; i++) {
-        h ^= (unsigned char)f->data[i];
-        h *= 1099511628211ULL;
-    }
-    snprintf(f->etag, sizeof f->etag, "\"%016llx\"", h);
+    snprintf(f->etag, sizeof f->etag, "\"%016llx\"",
+             (unsigned long long)souk_hash_bytes(f->data, f->len));
 }
 
 static char *read_whole(const char *path, size_t size)

@@ -289,7 +289,7 @@ static json_object *checkouts_json(souk_request *req, long window)
     if (!db)
         return NULL;
     const char *params[2] = {n_text, bucket_text};
-    PGresult *res = PQexecParams(db, checkouts_sql, 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = souk_db_exec_prepared(db, checkouts_sql, 2, params);
     souk_status st = souk_db_result_status(db, res);
     json_object *out = st == SOUK_OK ? json_tokener_parse(PQgetvalue(res, 0, 0)) : NULL;
     PQclear(res);
